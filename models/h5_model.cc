@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include <Eigen/Geometry>
 #include <nlohmann/json.hpp>
 
 #include "core/hdf5_util.h"
