@@ -251,7 +251,9 @@ StatusOr<FaceParams> FaceParamsFromJson(const std::string& text, const std::stri
       return InvalidArgumentError(context + ": missing object 'camera'");
     }
     const Json& cam = j["camera"];
-    MORPHFIT_ASSIGN_OR_RETURN(p.camera_type, ParseCameraType(cam.value("type", std::string())));
+    auto type_or = ParseCameraType(cam.value("type", std::string()));
+    if (!type_or.ok()) return type_or.status().WithContext(context);
+    p.camera_type = *type_or;
     const bool pinhole = p.camera_type == CameraType::kPinhole;
     const char* first = pinhole ? "focal_px" : "scale_px_per_mm";
     const char* pair = pinhole ? "principal_point_px" : "offset_px";
