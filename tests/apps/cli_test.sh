@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Command-line tests of the morphfit program: usage: cli_test.sh MORPHFIT_BINARY CASE [SHARED_DIR]
+# Exit 0 = pass, 77 = skipped (ctest SKIP_RETURN_CODE), anything else = failure.
+set -u
+bin=$1
+case_name=$2
+shared=${3:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_in() { grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "expected '$1' in $2"; }; }
+
+case "$case_name" in
+  help)
+    "$bin" --help >"$tmp/out" 2>&1 || fail "morphfit --help exited $?"
+    for c in info demo sample_model; do expect_in "  $c" "$tmp/out"; done
+    "$bin" info --help >"$tmp/info" 2>&1 || fail "morphfit info --help exited $?"
+    for f in --model --landmark_map --json --expression; do expect_in "$f" "$tmp/info"; done
+    "$bin" nonsense >"$tmp/bad" 2>&1 && fail "an unknown command must fail"
+    expect_in "unknown command 'nonsense'" "$tmp/bad"
+    ;;
+  info_sample)
+    "$bin" info --model sample --json >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "info exited $?"; }
+    for k in num_vertices num_triangles num_identity num_expression num_albedo num_landmarks; do
+      expect_in "\"$k\"" "$tmp/out"
+    done
+    expect_in '"num_landmarks": 68' "$tmp/out"
+    expect_in '"expression_kind": "pca"' "$tmp/out"
+    "$bin" info --model sample >"$tmp/text" 2>&1 || fail "text info exited $?"
+    expect_in "vertices" "$tmp/text"
+    ;;
+  info_ict)
+    model="$shared/models/ict-face-light/ict_face_light.h5"
+    [ -f "$model" ] || { echo "skipped: $model is absent"; exit 77; }
+    "$bin" info --model "$model" --landmark_map "$shared/models/ict-face-light/ibug68_vertices.txt" \
+      --json >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "info exited $?"; }
+    expect_in '"num_vertices": 9409' "$tmp/out"
+    expect_in '"num_triangles": 18460' "$tmp/out"
+    expect_in '"num_identity": 100' "$tmp/out"
+    expect_in '"num_expression": 53' "$tmp/out"
+    expect_in '"num_landmarks": 68' "$tmp/out"
+    expect_in '"expression_kind": "blendshape"' "$tmp/out"
+    ;;
+  info_errors)
+    "$bin" info --model "$tmp/missing.h5" >"$tmp/out" 2>&1 && fail "a missing model must fail"
+    expect_in "missing.h5" "$tmp/out"
+    echo "not a model" >"$tmp/bad.h5"
+    "$bin" info --model "$tmp/bad.h5" >"$tmp/out2" 2>&1 && fail "a non-HDF5 model must fail"
+    expect_in "not an HDF5 file" "$tmp/out2"
+    printf '1\n2\n' >"$tmp/short.txt"
+    "$bin" info --model sample --landmark_map "$tmp/short.txt" >"$tmp/out3" 2>&1 && fail "a 2-line landmark map must fail"
+    expect_in "2 landmark indices, expected 68" "$tmp/out3"
+    ;;
+  demo)
+    "$bin" demo --output_dir "$tmp/demo" >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "demo exited $?"; }
+    for f in sample_face.png face_params.json mean_face.obj mean_face.ply model_info.json; do
+      [ -s "$tmp/demo/$f" ] || { ls -la "$tmp/demo"; fail "demo did not write $f"; }
+    done
+    expect_in '"format": "morphfit.face_params"' "$tmp/demo/face_params.json"
+    ls "$tmp/demo" | grep -q '\.tmp' && fail "temporary files left behind"
+    ;;
+  *) fail "unknown case $case_name" ;;
+esac
+echo "ok: $case_name"
