@@ -113,8 +113,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   return status;
 }
 
-AtomicFile::AtomicFile(std::string path)
-    : path_(std::move(path)), temp_path_(TempPathFor(path_)) {}
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), temp_path_(TempPathFor(path_)) {}
 
 AtomicFile::~AtomicFile() { RemoveTemp(); }
 
@@ -148,7 +147,7 @@ Status AtomicFile::Commit() {
   struct stat info;
   if (::stat(temp_path_.c_str(), &info) != 0) {
     return ErrnoError(errno, "nothing was written to the temporary file '" + temp_path_ +
-                                  "' for '" + path_ + "'");
+                                 "' for '" + path_ + "'");
   }
   MORPHFIT_RETURN_IF_ERROR(SyncFile(temp_path_));
   MORPHFIT_RETURN_IF_ERROR(RenameFile(temp_path_, path_));

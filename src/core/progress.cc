@@ -30,12 +30,11 @@ std::string Format(const char* format, double value) {
 
 }  // namespace
 
-ProgressReporter::ProgressReporter(std::string label, int64_t total, std::ostream* out,
-                                   Style style)
+ProgressReporter::ProgressReporter(std::string label, int64_t total, std::ostream* out, Style style)
     : ProgressReporter(std::move(label), total, out, style, Options()) {}
 
-ProgressReporter::ProgressReporter(std::string label, int64_t total, std::ostream* out,
-                                   Style style, Options options)
+ProgressReporter::ProgressReporter(std::string label, int64_t total, std::ostream* out, Style style,
+                                   Options options)
     : label_(std::move(label)),
       total_(total),
       out_(out),
@@ -53,8 +52,7 @@ ProgressReporter::~ProgressReporter() { Finish(); }
 
 double ProgressReporter::Now() const {
   if (options_.clock) return options_.clock();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 int64_t ProgressReporter::done() const {

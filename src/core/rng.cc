@@ -82,8 +82,8 @@ int Rng::UniformInt(int n) {
   // Rejection sampling: accept only draws below the largest multiple of n, so every residue
   // is equally likely.
   const uint64_t range = static_cast<uint64_t>(n);
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() -
-                         std::numeric_limits<uint64_t>::max() % range;
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % range;
   uint64_t x;
   do {
     x = Next();

@@ -40,9 +40,7 @@ constexpr char kShardForm[] =
 
 bool Shard::Contains(int64_t item) const { return item >= 0 && item % count == index; }
 
-std::string Shard::ToString() const {
-  return std::to_string(index) + "/" + std::to_string(count);
-}
+std::string Shard::ToString() const { return std::to_string(index) + "/" + std::to_string(count); }
 
 StatusOr<Shard> ParseShard(std::string_view text) {
   const std::string quoted = "shard '" + std::string(text) + "'";
@@ -103,8 +101,8 @@ StatusOr<ResumeLedger> ResumeLedger::Open(const std::string& path) {
     const size_t last_newline = contents.rfind('\n');
     complete = last_newline == std::string::npos ? 0 : last_newline + 1;
     if (::ftruncate(s.fd, static_cast<off_t>(complete)) != 0) {
-      return ErrnoError(errno, "cannot drop the truncated last line of resume ledger '" +
-                                   path + "'");
+      return ErrnoError(errno,
+                        "cannot drop the truncated last line of resume ledger '" + path + "'");
     }
   }
 
@@ -119,8 +117,9 @@ StatusOr<ResumeLedger> ResumeLedger::Open(const std::string& path) {
     if (line.empty()) continue;
     const size_t tab1 = line.find('\t');
     const size_t tab2 = tab1 == std::string_view::npos ? tab1 : line.find('\t', tab1 + 1);
-    const std::string_view result =
-        tab2 == std::string_view::npos ? std::string_view() : line.substr(tab1 + 1, tab2 - tab1 - 1);
+    const std::string_view result = tab2 == std::string_view::npos
+                                        ? std::string_view()
+                                        : line.substr(tab1 + 1, tab2 - tab1 - 1);
     if (tab1 == 0 || tab2 == std::string_view::npos || (result != "ok" && result != "failed")) {
       return DataLossError("resume ledger '" + path + "' line " + std::to_string(line_number) +
                            ": expected 'id<TAB>ok|failed<TAB>message', found '" +

@@ -40,14 +40,22 @@ bool DepthFitsExtension(int depth, const std::string& extension) {
 
 std::string DepthName(int depth) {
   switch (depth) {
-    case CV_8U: return "8-bit unsigned";
-    case CV_8S: return "8-bit signed";
-    case CV_16U: return "16-bit unsigned";
-    case CV_16S: return "16-bit signed";
-    case CV_32S: return "32-bit integer";
-    case CV_32F: return "32-bit float";
-    case CV_64F: return "64-bit float";
-    default: return "depth " + std::to_string(depth);
+    case CV_8U:
+      return "8-bit unsigned";
+    case CV_8S:
+      return "8-bit signed";
+    case CV_16U:
+      return "16-bit unsigned";
+    case CV_16S:
+      return "16-bit signed";
+    case CV_32S:
+      return "32-bit integer";
+    case CV_32F:
+      return "32-bit float";
+    case CV_64F:
+      return "64-bit float";
+    default:
+      return "depth " + std::to_string(depth);
   }
 }
 
@@ -71,8 +79,8 @@ StatusOr<cv::Mat> ReadImage(const std::string& path) {
                          "': not an image, or a truncated or unsupported format");
   }
   if (image.type() != CV_8UC3) {
-    return InternalError("decoding '" + path + "' gave OpenCV type " + std::to_string(image.type()) +
-                         ", expected CV_8UC3");
+    return InternalError("decoding '" + path + "' gave OpenCV type " +
+                         std::to_string(image.type()) + ", expected CV_8UC3");
   }
   return image;
 }
@@ -96,8 +104,9 @@ Status WriteImage(const std::string& path, const cv::Mat& image) {
                                 " without loss; convert to 8-bit first");
   }
   if (image.channels() != 1 && image.channels() != 3 && image.channels() != 4) {
-    return InvalidArgumentError("cannot write image '" + path + "': expected 1, 3 or 4 channels, "
-                                "found " + std::to_string(image.channels()));
+    return InvalidArgumentError("cannot write image '" + path +
+                                "': expected 1, 3 or 4 channels, found " +
+                                std::to_string(image.channels()));
   }
   std::vector<uchar> encoded;
   try {

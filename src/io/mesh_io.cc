@@ -28,9 +28,9 @@ Status CheckMeshArguments(const std::string& path, const Eigen::VectorXf& vertic
   const int64_t num_vertices = vertices.size() / 3;
   if (colors != nullptr) {
     if (colors->size() != vertices.size()) {
-      return InvalidArgumentError(prefix + "colors must have 3N = " +
-                                  std::to_string(vertices.size()) + " entries, found " +
-                                  std::to_string(colors->size()));
+      return InvalidArgumentError(prefix +
+                                  "colors must have 3N = " + std::to_string(vertices.size()) +
+                                  " entries, found " + std::to_string(colors->size()));
     }
     if (!colors->allFinite()) return InvalidArgumentError(prefix + "colors contain NaN or Inf");
   }
@@ -60,23 +60,10 @@ void AppendInt(int64_t value, std::string* text) {
   text->append(buffer, result.ptr);
 }
 
-bool ParseFloat(std::string_view token, float* value) {
-  if (!token.empty() && token.front() == '+') token.remove_prefix(1);
-  if (token.empty()) return false;
-  const char* end = token.data() + token.size();
-  const std::from_chars_result result = std::from_chars(token.data(), end, *value);
-  return result.ec == std::errc() && result.ptr == end;
-}
-
-bool ParseDouble(std::string_view token, double* value) {
-  if (!token.empty() && token.front() == '+') token.remove_prefix(1);
-  if (token.empty()) return false;
-  const char* end = token.data() + token.size();
-  const std::from_chars_result result = std::from_chars(token.data(), end, *value);
-  return result.ec == std::errc() && result.ptr == end;
-}
-
-bool ParseInt64(std::string_view token, int64_t* value) {
+// Parses a whole token as a number (float, double or int64_t), independent of the C locale;
+// a leading '+' is allowed.
+template <typename T>
+bool ParseNumber(std::string_view token, T* value) {
   if (!token.empty() && token.front() == '+') token.remove_prefix(1);
   if (token.empty()) return false;
   const char* end = token.data() + token.size();
@@ -123,8 +110,8 @@ Mesh MakeMesh(std::vector<float> vertices, std::vector<int32_t> triangles,
                                                     static_cast<Eigen::Index>(vertices.size()));
   mesh.triangles = Eigen::Map<const Triangles>(triangles.data(), 3,
                                                static_cast<Eigen::Index>(triangles.size() / 3));
-  mesh.colors = Eigen::Map<const Eigen::VectorXf>(colors.data(),
-                                                  static_cast<Eigen::Index>(colors.size()));
+  mesh.colors =
+      Eigen::Map<const Eigen::VectorXf>(colors.data(), static_cast<Eigen::Index>(colors.size()));
   return mesh;
 }
 
@@ -137,11 +124,11 @@ bool ParsePlyType(std::string_view name, PlyType* type) {
     const char* name;
     PlyType type;
   } kTypes[] = {
-      {"char", PlyType::kInt8},     {"int8", PlyType::kInt8},      {"uchar", PlyType::kUint8},
-      {"uint8", PlyType::kUint8},   {"short", PlyType::kInt16},    {"int16", PlyType::kInt16},
-      {"ushort", PlyType::kUint16}, {"uint16", PlyType::kUint16},  {"int", PlyType::kInt32},
-      {"int32", PlyType::kInt32},   {"uint", PlyType::kUint32},    {"uint32", PlyType::kUint32},
-      {"float", PlyType::kFloat32}, {"float32", PlyType::kFloat32}, {"double", PlyType::kFloat64},
+      {"char", PlyType::kInt8},       {"int8", PlyType::kInt8},       {"uchar", PlyType::kUint8},
+      {"uint8", PlyType::kUint8},     {"short", PlyType::kInt16},     {"int16", PlyType::kInt16},
+      {"ushort", PlyType::kUint16},   {"uint16", PlyType::kUint16},   {"int", PlyType::kInt32},
+      {"int32", PlyType::kInt32},     {"uint", PlyType::kUint32},     {"uint32", PlyType::kUint32},
+      {"float", PlyType::kFloat32},   {"float32", PlyType::kFloat32}, {"double", PlyType::kFloat64},
       {"float64", PlyType::kFloat64},
   };
   for (const auto& entry : kTypes) {
@@ -153,23 +140,16 @@ bool ParsePlyType(std::string_view name, PlyType* type) {
   return false;
 }
 
-size_t PlyTypeSize(PlyType type) {
-  switch (type) {
-    case PlyType::kInt8: case PlyType::kUint8: return 1;
-    case PlyType::kInt16: case PlyType::kUint16: return 2;
-    case PlyType::kInt32: case PlyType::kUint32: case PlyType::kFloat32: return 4;
-    case PlyType::kFloat64: return 8;
-  }
-  return 1;
-}
+// Bytes per value, indexed by PlyType.
+constexpr size_t kPlyTypeSizes[] = {1, 1, 2, 2, 4, 4, 4, 8};
+size_t PlyTypeSize(PlyType type) { return kPlyTypeSizes[static_cast<int>(type)]; }
 
-// What a colour stored with this type is divided by to land in [0, 1].
+// What a colour stored with this type is divided by to land in [0, 1]: 8-bit (and wider
+// integer) types by 255, 16-bit types by 65535, floats not at all.
 float PlyColorScale(PlyType type) {
-  switch (type) {
-    case PlyType::kFloat32: case PlyType::kFloat64: return 1.0f;
-    case PlyType::kInt16: case PlyType::kUint16: return 65535.0f;
-    default: return 255.0f;
-  }
+  if (type == PlyType::kFloat32 || type == PlyType::kFloat64) return 1.0f;
+  if (type == PlyType::kInt16 || type == PlyType::kUint16) return 65535.0f;
+  return 255.0f;
 }
 
 struct PlyProperty {
@@ -207,12 +187,24 @@ class PlyBodyReader {
       bits |= static_cast<uint64_t>(bytes[byte]) << (8 * i);
     }
     switch (type) {
-      case PlyType::kInt8: *value = static_cast<int8_t>(bits); break;
-      case PlyType::kUint8: *value = static_cast<uint8_t>(bits); break;
-      case PlyType::kInt16: *value = static_cast<int16_t>(bits); break;
-      case PlyType::kUint16: *value = static_cast<uint16_t>(bits); break;
-      case PlyType::kInt32: *value = static_cast<int32_t>(bits); break;
-      case PlyType::kUint32: *value = static_cast<uint32_t>(bits); break;
+      case PlyType::kInt8:
+        *value = static_cast<int8_t>(bits);
+        break;
+      case PlyType::kUint8:
+        *value = static_cast<uint8_t>(bits);
+        break;
+      case PlyType::kInt16:
+        *value = static_cast<int16_t>(bits);
+        break;
+      case PlyType::kUint16:
+        *value = static_cast<uint16_t>(bits);
+        break;
+      case PlyType::kInt32:
+        *value = static_cast<int32_t>(bits);
+        break;
+      case PlyType::kUint32:
+        *value = static_cast<uint32_t>(bits);
+        break;
       case PlyType::kFloat32: {
         const uint32_t bits32 = static_cast<uint32_t>(bits);
         float f;
@@ -241,7 +233,7 @@ class PlyBodyReader {
     while (position_ < body_.size() && std::strchr(" \t\r\n\f\v", body_[position_]) == nullptr) {
       ++position_;
     }
-    return position_ > start && ParseDouble(body_.substr(start, position_ - start), value);
+    return position_ > start && ParseNumber(body_.substr(start, position_ - start), value);
   }
 
   std::string_view body_;
@@ -321,7 +313,7 @@ StatusOr<Mesh> ReadObj(const std::string& path) {
       }
       float values[6];
       for (size_t i = 1; i < tokens.size() && i <= 6; ++i) {
-        if (!ParseFloat(tokens[i], &values[i - 1])) {
+        if (!ParseNumber(tokens[i], &values[i - 1])) {
           return DataLossError(where + "'" + std::string(tokens[i]) + "' is not a number");
         }
       }
@@ -343,7 +335,7 @@ StatusOr<Mesh> ReadObj(const std::string& path) {
       for (size_t i = 1; i < tokens.size(); ++i) {
         const std::string_view index_text = tokens[i].substr(0, tokens[i].find('/'));
         int64_t index;
-        if (!ParseInt64(index_text, &index) || index == 0) {
+        if (!ParseNumber(index_text, &index) || index == 0) {
           return DataLossError(where + "'" + std::string(tokens[i]) +
                                "' is not a vertex index (1-based, or negative from the end)");
         }
@@ -472,7 +464,7 @@ StatusOr<Mesh> ReadPly(const std::string& path) {
       have_format = true;
     } else if (tokens[0] == "element") {
       PlyElement element;
-      if (tokens.size() != 3 || !ParseInt64(tokens[2], &element.count) || element.count < 0) {
+      if (tokens.size() != 3 || !ParseNumber(tokens[2], &element.count) || element.count < 0) {
         return DataLossError(where + "expected 'element <name> <count>', found '" +
                              std::string(line) + "'");
       }
@@ -492,7 +484,8 @@ StatusOr<Mesh> ReadPly(const std::string& path) {
         property.name = tokens.size() == 3 ? std::string(tokens[2]) : std::string();
       }
       if (!ok) {
-        return DataLossError(where + "expected 'property <type> <name>' or 'property list "
+        return DataLossError(where +
+                             "expected 'property <type> <name>' or 'property list "
                              "<count type> <type> <name>' with a known type, found '" +
                              std::string(line) + "'");
       }
@@ -526,8 +519,9 @@ StatusOr<Mesh> ReadPly(const std::string& path) {
       const char* kXyz[3] = {"x", "y", "z"};
       const char* kRgb[3] = {"red", "green", "blue"};
       for (int k = 0; k < 3; ++k) {
-        if (is_vertex && !property.is_list && property.name == kXyz[k]) xyz[k] = static_cast<int>(p);
-        if (is_vertex && !property.is_list && property.name == kRgb[k]) rgb[k] = static_cast<int>(p);
+        if (!is_vertex || property.is_list) continue;
+        if (property.name == kXyz[k]) xyz[k] = static_cast<int>(p);
+        if (property.name == kRgb[k]) rgb[k] = static_cast<int>(p);
       }
       if (is_face && property.is_list &&
           (property.name == "vertex_indices" || property.name == "vertex_index")) {
@@ -566,8 +560,7 @@ StatusOr<Mesh> ReadPly(const std::string& path) {
             double value;
             if (!reader.Read(property.type, &value)) return truncated();
             // Out-of-range values (and NaN from an ascii file) become -1, rejected below.
-            const bool representable =
-                value >= 0.0 && value <= std::numeric_limits<int32_t>::max();
+            const bool representable = value >= 0.0 && value <= std::numeric_limits<int32_t>::max();
             polygon.push_back(representable ? static_cast<int64_t>(value) : -1);
           }
           if (static_cast<int>(p) == face_list) {

@@ -60,7 +60,8 @@ std::string LinePrefix(const std::string& path, int line_number) {
 StatusOr<Eigen::Matrix2Xd> ReadPts(const std::string& path, int expected_points) {
   MORPHFIT_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(path));
   if (contents.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
-    return DataLossError(path + ": empty file, expected a 300-W .pts header ('version: 1', "
+    return DataLossError(path +
+                         ": empty file, expected a 300-W .pts header ('version: 1', "
                          "'n_points: N', '{')");
   }
 
@@ -95,15 +96,14 @@ StatusOr<Eigen::Matrix2Xd> ReadPts(const std::string& path, int expected_points)
       if (colon != std::string_view::npos && key == "version") {
         double version;
         if (!ParseDouble(value, &version)) {
-          return DataLossError(LinePrefix(path, line_number) +
-                               "expected 'version: 1', found '" + std::string(line) + "'");
+          return DataLossError(LinePrefix(path, line_number) + "expected 'version: 1', found '" +
+                               std::string(line) + "'");
         }
         continue;
       }
       if (colon != std::string_view::npos && key == "n_points") {
         double count;
-        if (!ParseDouble(value, &count) || count < 0 || count != std::floor(count) ||
-            count > 1e7) {
+        if (!ParseDouble(value, &count) || count < 0 || count != std::floor(count) || count > 1e7) {
           return DataLossError(LinePrefix(path, line_number) +
                                "expected 'n_points: N' with N a non-negative integer, found '" +
                                std::string(line) + "'");
@@ -117,8 +117,8 @@ StatusOr<Eigen::Matrix2Xd> ReadPts(const std::string& path, int expected_points)
         continue;
       }
       if (header_points >= 0) {
-        return DataLossError(LinePrefix(path, line_number) + "expected '{' before the points, found '" +
-                             std::string(line) + "'");
+        return DataLossError(LinePrefix(path, line_number) +
+                             "expected '{' before the points, found '" + std::string(line) + "'");
       }
       return DataLossError(LinePrefix(path, line_number) +
                            "expected a header line 'version: 1' or 'n_points: N', found '" +
@@ -131,8 +131,7 @@ StatusOr<Eigen::Matrix2Xd> ReadPts(const std::string& path, int expected_points)
         if (num_read != header_points) {
           return DataLossError(path + ": " + std::to_string(num_read) +
                                " points before '}' (line " + std::to_string(line_number) +
-                               "), expected " + std::to_string(header_points) +
-                               " from the header");
+                               "), expected " + std::to_string(header_points) + " from the header");
         }
         section = Section::kAfter;
         continue;
@@ -140,10 +139,9 @@ StatusOr<Eigen::Matrix2Xd> ReadPts(const std::string& path, int expected_points)
       const std::vector<std::string_view> tokens = Tokens(line);
       double x = 0.0, y = 0.0;
       if (tokens.size() != 2 || !ParseDouble(tokens[0], &x) || !ParseDouble(tokens[1], &y)) {
-        return DataLossError(LinePrefix(path, line_number) +
-                             "expected two numbers 'x y' (point " + std::to_string(num_read + 1) +
-                             " of " + std::to_string(header_points) + ") or '}', found '" +
-                             std::string(line) + "'");
+        return DataLossError(LinePrefix(path, line_number) + "expected two numbers 'x y' (point " +
+                             std::to_string(num_read + 1) + " of " + std::to_string(header_points) +
+                             ") or '}', found '" + std::string(line) + "'");
       }
       if (!std::isfinite(x) || !std::isfinite(y)) {
         return DataLossError(LinePrefix(path, line_number) + "point " +

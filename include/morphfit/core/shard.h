@@ -45,6 +45,7 @@ StatusOr<Shard> ParseShard(std::string_view text);
 // Record() writes each line with one write(2) and no user-space buffering, so it survives the
 // process being killed right after; it does not fsync (a power loss may lose the last lines,
 // which only means redoing those items). Record() and the accessors are thread-safe. Movable.
+// Use one ledger per shard: a ledger sees only the entries present when it was opened.
 class ResumeLedger {
  public:
   // Opens or creates the ledger at `path` (its directory must exist). DataLoss, naming the

@@ -41,7 +41,7 @@ Status WritePly(const std::string& path, const Eigen::VectorXf& vertices,
                 bool binary = true);
 
 // Reads a PLY: ascii, binary_little_endian or binary_big_endian; vertex x/y/z of any scalar
-// type; optional red/green/blue (integer types are divided by 255, float types kept as is);
+// type; optional red/green/blue (8- and 32-bit integers / 255, 16-bit / 65535, floats as is);
 // faces from `vertex_indices` or `vertex_index` lists (polygons are fan-triangulated); other
 // elements and properties are skipped. DataLoss naming the file for a bad header, a body that
 // ends early (truncated), or an index outside the vertex range; NotFound if missing.
