@@ -81,48 +81,48 @@ Rgb MouthAlbedo(const SampleVertex& v) {
 std::vector<std::pair<std::string, Field>> Modes() {
   std::vector<std::pair<std::string, Field>> m;
   auto add = [&](const char* name, Field f) { m.emplace_back(name, std::move(f)); };
-  add("skin_melanin", [](const SampleVertex& v) { return Rgb(Skin(v) * Rgb(-0.085, -0.075, -0.06)); });
-  add("skin_haemoglobin", [](const SampleVertex& v) { return Rgb(Skin(v) * Rgb(0.03, -0.012, -0.006)); });
-  add("skin_carotene", [](const SampleVertex& v) { return Rgb(Skin(v) * Rgb(0.012, 0.006, -0.022)); });
-  add("skin_brightness", [](const SampleVertex& v) { return Rgb(Skin(v) * (1.0 - Brow(v)) * Rgb(0.04, 0.04, 0.04)); });
-  add("lip_redness", [](const SampleVertex& v) { return Rgb(Lip(v) * Rgb(0.05, -0.03, -0.02)); });
-  add("lip_darkness", [](const SampleVertex& v) { return Rgb(Lip(v) * Rgb(-0.06, -0.05, -0.04)); });
-  add("brow_darkness", [](const SampleVertex& v) { return Rgb(Brow(v) * Rgb(-0.06, -0.045, -0.035)); });
-  add("brow_thickness", [](const SampleVertex& v) {
+  add("skin_melanin", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(-0.085, -0.075, -0.06)); });
+  add("skin_haemoglobin", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(0.03, -0.012, -0.006)); });
+  add("skin_carotene", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(0.012, 0.006, -0.022)); });
+  add("skin_brightness", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * (1.0 - Brow(v)) * Rgb(0.04, 0.04, 0.04)); });
+  add("lip_redness", [](const SampleVertex& v) -> Rgb { return Rgb(Lip(v) * Rgb(0.05, -0.03, -0.02)); });
+  add("lip_darkness", [](const SampleVertex& v) -> Rgb { return Rgb(Lip(v) * Rgb(-0.06, -0.05, -0.04)); });
+  add("brow_darkness", [](const SampleVertex& v) -> Rgb { return Rgb(Brow(v) * Rgb(-0.06, -0.045, -0.035)); });
+  add("brow_thickness", [](const SampleVertex& v) -> Rgb {
     if (v.part != Part::kFace) return Rgb::Zero().eval();
     const double x = v.base_xy.x(), y = v.base_xy.y(), ax = std::abs(x);
     const double halo = SmoothStep(BrowHalfThickness(ax) + 3.0, BrowHalfThickness(ax), std::abs(y - BrowCenterY(ax))) *
                         SmoothStep(12, 16, ax) * SmoothStep(62, 56, ax);
     return Rgb(0.12 * std::max(0.0, halo - BrowWeight(x, y)) * (kBrows - kSkin));
   });
-  add("iris_hue", [](const SampleVertex& v) { return Rgb(IsIris(v) * Rgb(-0.07, 0.0, 0.09)); });
-  add("iris_lightness", [](const SampleVertex& v) { return Rgb(IsIris(v) * Rgb(0.07, 0.06, 0.05)); });
-  add("sclera_tint", [](const SampleVertex& v) { return Rgb(IsSclera(v) * Rgb(0.0, -0.02, -0.04)); });
-  add("cheek_blush", [](const SampleVertex& v) {
+  add("iris_hue", [](const SampleVertex& v) -> Rgb { return Rgb(IsIris(v) * Rgb(-0.07, 0.0, 0.09)); });
+  add("iris_lightness", [](const SampleVertex& v) -> Rgb { return Rgb(IsIris(v) * Rgb(0.07, 0.06, 0.05)); });
+  add("sclera_tint", [](const SampleVertex& v) -> Rgb { return Rgb(IsSclera(v) * Rgb(0.0, -0.02, -0.04)); });
+  add("cheek_blush", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * Bump(std::abs(v.base_xy.x()) - 40, 14, v.base_xy.y() + 28, 14) * Rgb(0.05, -0.01, -0.01));
   });
-  add("beard_shadow", [](const SampleVertex& v) {
+  add("beard_shadow", [](const SampleVertex& v) -> Rgb {
     const double y = v.base_xy.y();
     const double w = Skin(v) * SmoothStep(-42, -55, y) * (1.0 - Lip(v)) * SmoothStep(75, 55, std::abs(v.base_xy.x()));
     return Rgb(w * Rgb(-0.05, -0.045, -0.03));
   });
-  add("periorbital_darkness", [](const SampleVertex& v) {
+  add("periorbital_darkness", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * Bump(std::abs(v.base_xy.x()) - kEyeCenterX, 15, v.base_xy.y() + 2, 9) * Rgb(-0.04, -0.045, -0.03));
   });
-  add("forehead_tone", [](const SampleVertex& v) {
+  add("forehead_tone", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * SmoothStep(0, 80, v.base_xy.y()) * Rgb(0.03, 0.02, 0.015));
   });
-  add("lateral_tone", [](const SampleVertex& v) {
+  add("lateral_tone", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * std::clamp(v.base_xy.x() / 70.0, -1.0, 1.0) * Rgb(0.02, 0.018, 0.015));
   });
-  add("nose_redness", [](const SampleVertex& v) {
+  add("nose_redness", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * Bump(v.base_xy.x(), 10, v.base_xy.y() + 25, 14) * Rgb(0.04, -0.01, -0.01));
   });
-  add("eyelid_darkness", [](const SampleVertex& v) {
+  add("eyelid_darkness", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * v.lid_blend * (v.lid_side > 0 ? 1.0 : 0.6) * Rgb(-0.05, -0.05, -0.035));
   });
-  add("hair_lightness", [](const SampleVertex& v) { return Rgb(Hair(v) * Rgb(0.09, 0.07, 0.045)); });
-  add("mouth_interior_tone", [](const SampleVertex& v) {
+  add("hair_lightness", [](const SampleVertex& v) -> Rgb { return Rgb(Hair(v) * Rgb(0.06, 0.045, 0.03)); });
+  add("mouth_interior_tone", [](const SampleVertex& v) -> Rgb {
     return Rgb((v.part == Part::kMouthInterior) * Rgb(0.05, 0.02, 0.02));
   });
   // Smooth random colour fields over the face.
@@ -140,7 +140,7 @@ std::vector<std::pair<std::string, Field>> Modes() {
       const double lum = 0.015 * rng.Normal();
       b.colour = Rgb(lum + 0.005 * rng.Normal(), lum + 0.005 * rng.Normal(), lum + 0.005 * rng.Normal());
     }
-    m.emplace_back("smooth_random_" + std::to_string(k), [bumps](const SampleVertex& v) {
+    m.emplace_back("smooth_random_" + std::to_string(k), [bumps](const SampleVertex& v) -> Rgb {
       Rgb c = Rgb::Zero();
       for (const ColourBump& b : bumps) {
         c += Bump(v.base_xy.x() - b.centre.x(), b.radius, v.base_xy.y() - b.centre.y(), b.radius) * b.colour;
@@ -158,7 +158,7 @@ void BuildAlbedo(const SampleMesh& mesh, Eigen::VectorXf* mean, LinearBasis* alb
   mean->resize(3 * n);
   for (int i = 0; i < n; ++i) {
     const SampleVertex& v = mesh.vertices[i];
-    Rgb c;
+    Rgb c = Rgb::Zero();
     switch (v.part) {
       case Part::kFace: c = FaceAlbedo(mesh, v); break;
       case Part::kEyeball: c = EyeballAlbedo(v); break;
