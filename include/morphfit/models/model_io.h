@@ -16,6 +16,17 @@
 
 namespace morphfit::models {
 
+// Which vertices of a BFM 2009 model to keep (docs/FORMATS.md sections 1-3).
+enum class VertexSet {
+  kAuto,     // front with an expression basis, full without
+  kFull,     // all 53,490 BFM 2009 vertices (no expression basis fits them)
+  kTrimmed,  // 53,215: inner mouth removed (Guo / 3DDFA topology; needs trimIndex)
+  kFront,    // 35,709: Deep3DFaceRecon's cropped face (needs trimIndex and idx)
+};
+const char* VertexSetName(VertexSet set);  // "auto" | "full" | "trimmed" | "front"
+// Parses "auto", "full", "trimmed" or "front".
+StatusOr<VertexSet> ParseVertexSet(const std::string& name);
+
 struct ModelLoadOptions {
   // A landmark map (68 vertex ids, one per line, '#' comments) that overrides or supplies the
   // model's 68 landmarks.
@@ -24,6 +35,17 @@ struct ModelLoadOptions {
   int max_identity = -1;
   int max_expression = -1;
   int max_albedo = -1;
+
+  // BFM 2009 `.mat` only (include/morphfit/models/mat_models.h). An expression basis on the
+  // 53,215 trimmed vertices: Guo's `Exp_Pca.bin` or 3DDFA's `Model_Expression.mat`.
+  std::string expression_path;
+  VertexSet vertex_set = VertexSet::kAuto;
+  // Side files; empty = looked for beside the model, then beside the expression file.
+  std::string exp_idx_path;         // BFM_exp_idx.mat (trimIndex)
+  std::string front_idx_path;       // BFM_front_idx.mat (idx)
+  std::string std_exp_path;         // std_exp.txt (for Exp_Pca.bin)
+  std::string facemodel_info_path;  // Deep3DFaceRecon facemodel_info.mat (keypoints, masks, tri)
+  std::string model_info_path;      // 3DDFA model_info.mat (trimIndex, keypoints)
 };
 
 // Reads a statismo / BFM 2017 `.h5` model. Units: `/metadata/morphfit/units` when present,
@@ -38,7 +60,9 @@ StatusOr<MorphableModel> LoadH5Model(const std::string& path, const ModelLoadOpt
 // pcaVariance = sigma^2) plus `/metadata/morphfit/`. Written atomically.
 Status WriteH5Model(const MorphableModel& model, const std::string& path);
 
-// Picks the loader from the file name (.h5/.hdf5). Errors list the supported formats.
+// Picks the loader from the file name: .h5/.hdf5 -> LoadH5Model; .mat -> BFM 2009 or
+// Deep3DFaceRecon front model, told apart by the variables the file holds (mat_models.h).
+// `options.expression_path` is only accepted for BFM 2009. Errors list the supported formats.
 StatusOr<MorphableModel> LoadModel(const std::string& path, const ModelLoadOptions& options = {});
 
 // Reads a landmark map: 68 0-based vertex ids in iBUG order, one per line; blank lines and text
