@@ -31,8 +31,12 @@ bool IsIris(const SampleVertex& v) {
 bool IsSclera(const SampleVertex& v) { return v.part == Part::kEyeball && v.ring > kIrisRadius + 1e-9; }
 
 // 0..1 weights on the face.
-double Lip(const SampleVertex& v) { return LipWeight(v.base_xy.x(), v.base_xy.y()); }
-double Brow(const SampleVertex& v) { return 0.85 * BrowWeight(v.base_xy.x(), v.base_xy.y()); }
+double Lip(const SampleVertex& v) {
+  return v.part == Part::kFace ? LipWeight(v.base_xy.x(), v.base_xy.y()) : 0.0;
+}
+double Brow(const SampleVertex& v) {
+  return v.part == Part::kFace ? 0.85 * BrowWeight(v.base_xy.x(), v.base_xy.y()) : 0.0;
+}
 double Hair(const SampleVertex& v) {
   return v.part == Part::kFace ? HairWeight(v.base_xy.x(), v.base_xy.y(), v.lambda) : 0.0;
 }
@@ -82,8 +86,8 @@ std::vector<std::pair<std::string, Field>> Modes() {
   std::vector<std::pair<std::string, Field>> m;
   auto add = [&](const char* name, Field f) { m.emplace_back(name, std::move(f)); };
   add("skin_melanin", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(-0.085, -0.075, -0.06)); });
-  add("skin_haemoglobin", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(0.03, -0.012, -0.006)); });
-  add("skin_carotene", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(0.012, 0.006, -0.022)); });
+  add("skin_haemoglobin", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(0.03, -0.004, 0.0)); });
+  add("skin_carotene", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * Rgb(0.01, 0.005, -0.016)); });
   add("skin_brightness", [](const SampleVertex& v) -> Rgb { return Rgb(Skin(v) * (1.0 - Brow(v)) * Rgb(0.04, 0.04, 0.04)); });
   add("lip_redness", [](const SampleVertex& v) -> Rgb { return Rgb(Lip(v) * Rgb(0.05, -0.03, -0.02)); });
   add("lip_darkness", [](const SampleVertex& v) -> Rgb { return Rgb(Lip(v) * Rgb(-0.06, -0.05, -0.04)); });
@@ -99,7 +103,7 @@ std::vector<std::pair<std::string, Field>> Modes() {
   add("iris_lightness", [](const SampleVertex& v) -> Rgb { return Rgb(IsIris(v) * Rgb(0.07, 0.06, 0.05)); });
   add("sclera_tint", [](const SampleVertex& v) -> Rgb { return Rgb(IsSclera(v) * Rgb(0.0, -0.02, -0.04)); });
   add("cheek_blush", [](const SampleVertex& v) -> Rgb {
-    return Rgb(Skin(v) * Bump(std::abs(v.base_xy.x()) - 40, 14, v.base_xy.y() + 28, 14) * Rgb(0.05, -0.01, -0.01));
+    return Rgb(Skin(v) * Bump(std::abs(v.base_xy.x()) - 40, 14, v.base_xy.y() + 28, 14) * Rgb(0.04, -0.004, -0.004));
   });
   add("beard_shadow", [](const SampleVertex& v) -> Rgb {
     const double y = v.base_xy.y();
@@ -116,7 +120,7 @@ std::vector<std::pair<std::string, Field>> Modes() {
     return Rgb(Skin(v) * std::clamp(v.base_xy.x() / 70.0, -1.0, 1.0) * Rgb(0.02, 0.018, 0.015));
   });
   add("nose_redness", [](const SampleVertex& v) -> Rgb {
-    return Rgb(Skin(v) * Bump(v.base_xy.x(), 10, v.base_xy.y() + 25, 14) * Rgb(0.04, -0.01, -0.01));
+    return Rgb(Skin(v) * Bump(v.base_xy.x(), 10, v.base_xy.y() + 25, 14) * Rgb(0.03, -0.004, -0.004));
   });
   add("eyelid_darkness", [](const SampleVertex& v) -> Rgb {
     return Rgb(Skin(v) * v.lid_blend * (v.lid_side > 0 ? 1.0 : 0.6) * Rgb(-0.05, -0.05, -0.035));
@@ -138,7 +142,7 @@ std::vector<std::pair<std::string, Field>> Modes() {
       b.centre = Eigen::Vector2d(-60.0 + 120.0 * rng.Uniform(), -100.0 + 180.0 * rng.Uniform());
       b.radius = 20.0 + 20.0 * rng.Uniform();
       const double lum = 0.015 * rng.Normal();
-      b.colour = Rgb(lum + 0.005 * rng.Normal(), lum + 0.005 * rng.Normal(), lum + 0.005 * rng.Normal());
+      b.colour = Rgb(lum + 0.004 * rng.Normal(), 0.9 * lum + 0.003 * rng.Normal(), 0.8 * lum + 0.003 * rng.Normal());
     }
     m.emplace_back("smooth_random_" + std::to_string(k), [bumps](const SampleVertex& v) -> Rgb {
       Rgb c = Rgb::Zero();

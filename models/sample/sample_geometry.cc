@@ -268,9 +268,14 @@ SampleMesh BuildSampleMesh() {
         vx.eye = e;
         vx.ring = rho;
         vx.position = c + Eigen::Vector3d(x, y, z);
-        vx.anchor = c + Eigen::Vector3d(0, 0, kEyeballAz);
+        // Modes move each eyeball point like the lid surface in front of it, so the ball
+        // stays seated in the fissure (a rigid ball would poke through at the canthi).
+        const double fx = vx.position.x(), fy = vx.position.y();
+        vx.anchor = Eigen::Vector3d(fx, fy, EyeShellZ(mesh.eyes[e], fx, fy, kLidThickness));
         vx.base_xy = vx.anchor.head<2>();
-        vx.features = EvaluateFeatures(vx.anchor.x(), vx.anchor.y());
+        vx.base_normal = BaseNormal(LongitudeForX(fx, fy), fy);
+        vx.front_weight = SmoothStep(-0.2, 0.5, vx.base_normal.z());
+        vx.features = EvaluateFeatures(fx, fy);
         vx.uv = uv0 + 0.09 * Eigen::Vector2d(1 + x / kEyeballAx, 1 + y / kEyeballAy);
         mesh.vertices.push_back(vx);
       }

@@ -1,7 +1,7 @@
 // Identity modes of the sample model: semantically named smooth deformations with realistic
 // standard deviations (each field below is the 1-sigma displacement in mm), plus a few smooth
-// low-frequency random fields. Rigid parts (eyeballs, mouth interior) sample every field at
-// their anchor, so eyeballs translate with the lids around them.
+// low-frequency random fields. Eyeballs and the mouth interior sample every field at an anchor
+// on the face surface in front of them, so they move with the lids and lips around them.
 #include <cmath>
 #include <functional>
 #include <string>

@@ -152,7 +152,7 @@ struct SampleVertex {
   int mouth_side = 0;       // +1 upper / -1 lower lip side of the mouth's columns
   double ring = 0;          // eyeball: 2D radius of its ring (mm); mouth interior: 0..1 height
   Eigen::Vector3d position = Eigen::Vector3d::Zero();  // mean shape
-  Eigen::Vector3d anchor = Eigen::Vector3d::Zero();    // where rigid parts sample fields
+  Eigen::Vector3d anchor = Eigen::Vector3d::Zero();    // where modes sample their fields
   Eigen::Vector2d uv = Eigen::Vector2d::Zero();
 };
 
