@@ -221,34 +221,67 @@ class Walker {
   }
 
   // Walks the whole file `bytes` (header included); fills names in file order.
+  // Best-effort name of a (possibly truncated) miMATRIX payload, for error messages.
+  std::string PeekName(const uint8_t* b, size_t len) const {
+    Element flags, dims, name;
+    if (!Tag(b, len, 0, true, "", &flags).ok() || !Tag(b, len, flags.end, true, "", &dims).ok() ||
+        !Tag(b, len, dims.end, true, "", &name).ok() || name.type != miINT8) {
+      return "";
+    }
+    return std::string(reinterpret_cast<const char*>(b + name.data), name.nbytes);
+  }
+
   Status File(const std::string& bytes, std::vector<std::string>* names) {
     const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
     const size_t len = bytes.size();
     size_t pos = 128;
     std::string inflated;
     while (pos < len) {
-      Element e;
-      const std::string what = "#" + std::to_string(names->size() + 1);
-      MORPHFIT_RETURN_IF_ERROR(Tag(b, len, pos, false, what, &e));
+      std::string what = "#" + std::to_string(names->size() + 1);
+      if (len - pos < 8) {
+        return Corrupt(what, std::to_string(len - pos) + " stray bytes at the end of the file");
+      }
+      const uint32_t type = U32(b + pos);
+      const size_t nbytes = U32(b + pos + 4);
+      const size_t data = pos + 8;
+      const size_t avail = std::min(nbytes, len - data);
+      const bool truncated = nbytes > len - data;
+      const auto* in = reinterpret_cast<const uint8_t*>(inflated.data());
       std::string name;
-      if (e.type == miMATRIX) {
-        MORPHFIT_RETURN_IF_ERROR(Matrix(b + e.data, e.nbytes, "", 0, &name));
-        pos = e.data + (e.nbytes + 7) / 8 * 8;
-      } else if (e.type == miCOMPRESSED) {
-        MORPHFIT_RETURN_IF_ERROR(Inflate(b + e.data, e.nbytes, what, &inflated));
+      if (type == miMATRIX) {
+        if (truncated) {
+          const std::string peek = PeekName(b + data, avail);
+          return Corrupt(peek.empty() ? what : peek,
+                         "element at byte " + std::to_string(pos) + " declares " +
+                             std::to_string(nbytes) + " bytes but only " + std::to_string(avail) +
+                             " remain (truncated file)");
+        }
+        MORPHFIT_RETURN_IF_ERROR(Matrix(b + data, nbytes, "", 0, &name));
+        pos = data + (nbytes + 7) / 8 * 8;
+      } else if (type == miCOMPRESSED) {
+        std::string error = Inflate(b + data, avail, &inflated);
+        in = reinterpret_cast<const uint8_t*>(inflated.data());
+        if (inflated.size() > 8) {
+          const std::string peek = PeekName(in + 8, inflated.size() - 8);
+          if (!peek.empty()) what = peek;
+        }
+        if (truncated) {
+          return Corrupt(what, "compressed element at byte " + std::to_string(pos) + " declares " +
+                                   std::to_string(nbytes) + " bytes but only " +
+                                   std::to_string(avail) + " remain (truncated file)");
+        }
+        if (!error.empty()) return Corrupt(what, error);
         Element inner;
-        MORPHFIT_RETURN_IF_ERROR(Tag(reinterpret_cast<const uint8_t*>(inflated.data()),
-                                     inflated.size(), 0, false, what, &inner));
+        MORPHFIT_RETURN_IF_ERROR(Tag(in, inflated.size(), 0, false, what, &inner));
         if (inner.type != miMATRIX || inner.data + inner.nbytes != inflated.size()) {
           return Corrupt(what, "compressed element inflates to " + std::to_string(inflated.size()) +
                                    " bytes, which is not one whole miMATRIX element");
         }
-        MORPHFIT_RETURN_IF_ERROR(Matrix(reinterpret_cast<const uint8_t*>(inflated.data()) + 8,
-                                        inner.nbytes, "", 0, &name));
-        pos = e.data + e.nbytes;
+        MORPHFIT_RETURN_IF_ERROR(Matrix(in + 8, inner.nbytes, "", 0, &name));
+        pos = data + nbytes;
       } else {
         return Corrupt(what, "top-level element at byte " + std::to_string(pos) + " has type " +
-                                 std::to_string(e.type) + ", expected miMATRIX (14) or miCOMPRESSED (15)");
+                                 std::to_string(type) + ", expected miMATRIX (14) or miCOMPRESSED (15)");
       }
       if (pos > len) pos = len;  // the last element's padding may be absent
       names->push_back(name);
@@ -257,44 +290,44 @@ class Walker {
     return OkStatus();
   }
 
-  // Inflates a whole zlib stream; it must end (Z_STREAM_END) within `n` input bytes.
-  Status Inflate(const uint8_t* in, size_t n, const std::string& what, std::string* out) const {
+  // Inflates a zlib stream into *out (also on failure: the partial output names the variable).
+  // Returns "" when the stream ends (Z_STREAM_END) within the `n` input bytes, else why not.
+  std::string Inflate(const uint8_t* in, size_t n, std::string* out) const {
     z_stream z{};
-    if (inflateInit(&z) != Z_OK) return InternalError(file_ + ": zlib inflateInit failed");
-    z.next_in = const_cast<Bytef*>(in);
-    z.avail_in = static_cast<uInt>(std::min<size_t>(n, std::numeric_limits<uInt>::max()));
-    size_t fed = z.avail_in;
-    out->resize(std::max<size_t>(n * 4, 4096));
-    size_t have = 0;
+    out->clear();
+    if (inflateInit(&z) != Z_OK) return "zlib inflateInit failed";
+    size_t fed = 0, have = 0;
+    out->resize(std::max<size_t>(std::min<size_t>(n, size_t{1} << 26) * 4, 4096));
     int rc = Z_OK;
     while (rc == Z_OK) {
       if (have == out->size()) {
         if (out->size() > (size_t{1} << 36)) break;
         out->resize(out->size() * 2);
       }
-      z.next_out = reinterpret_cast<Bytef*>(&(*out)[have]);
-      const size_t room = std::min<size_t>(out->size() - have, std::numeric_limits<uInt>::max());
-      z.avail_out = static_cast<uInt>(room);
       if (z.avail_in == 0 && fed < n) {
         const size_t more = std::min<size_t>(n - fed, std::numeric_limits<uInt>::max());
         z.next_in = const_cast<Bytef*>(in + fed);
         z.avail_in = static_cast<uInt>(more);
         fed += more;
       }
+      const size_t room = std::min<size_t>(out->size() - have, std::numeric_limits<uInt>::max());
+      z.next_out = reinterpret_cast<Bytef*>(&(*out)[have]);
+      z.avail_out = static_cast<uInt>(room);
       rc = inflate(&z, Z_NO_FLUSH);
       have += room - z.avail_out;
       if (rc == Z_BUF_ERROR && z.avail_in == 0 && fed == n) break;  // input ran out
       if (rc == Z_BUF_ERROR) rc = Z_OK;
     }
-    const char* msg = z.msg;
+    const std::string msg = z.msg ? z.msg : "";
     inflateEnd(&z);
-    if (rc != Z_STREAM_END) {
-      return Corrupt(what, std::string("compressed data do not inflate completely (") +
-                               (rc == Z_DATA_ERROR ? std::string("zlib: ") + (msg ? msg : "data error")
-                                                   : "stream ends early: truncated file?") + ")");
-    }
     out->resize(have);
-    return OkStatus();
+    if (rc == Z_STREAM_END) return "";
+    if (rc == Z_DATA_ERROR) return "compressed data are corrupt (zlib: " + msg + ")";
+    if (rc == Z_OK || rc == Z_BUF_ERROR) {
+      return "the compressed stream ends early after " + std::to_string(have) +
+             " inflated bytes (truncated file?)";
+    }
+    return "zlib error " + std::to_string(rc) + (msg.empty() ? "" : ": " + msg);
   }
 
  private:
