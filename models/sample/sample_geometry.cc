@@ -14,8 +14,9 @@
 namespace morphfit::models::sample {
 namespace {
 
-// Samples [a, b] so that the step follows `spacing(x)` (mm per step, via `length(x)`, the arc
-// length per unit of x): returns the interior and end points (not `a`), ending exactly at b.
+// Samples [a, b] with a local step of 1 / density(x) (density = samples per unit of x, e.g. arc
+// length per unit of x over the wanted spacing in mm): returns the points after `a`, the last
+// one exactly b.
 std::vector<double> SampleSegment(double a, double b,
                                   const std::function<double(double)>& density) {
   constexpr int kTable = 400;
@@ -247,7 +248,7 @@ SampleMesh BuildSampleMesh() {
   for (int e = 0; e < 2; ++e) {
     const Eigen::Vector3d c = mesh.eyes[e].center;
     const int first = static_cast<int>(mesh.vertices.size());
-    const Eigen::Vector2d uv0(e == 0 ? 0.81 : 0.81, e == 0 ? 0.62 : 0.81);
+    const Eigen::Vector2d uv0(0.81, e == 0 ? 0.62 : 0.81);
     for (size_t k = 0; k < ring_radii.size(); ++k) {
       const int n_az = k == 0 ? 1 : kAzimuth;
       for (int a = 0; a < n_az; ++a) {

@@ -47,7 +47,7 @@ constexpr int kSampleModelGeneratorVersion = 1;
 // coincide), and so on. One sigma is a moderate expression.
 constexpr float kSampleExpressionFullCoefficient = 2.75f;
 
-// Builds the sample model (~10k vertices, < 0.1 s). name "morphfit-sample-face", source
+// Builds the sample model (~10.6k vertices, ~0.1 s). name "morphfit-sample-face", source
 // "generated", units_note "generated in mm", expression kind kPca. Validate() passes.
 MorphableModel MakeSampleModel();
 
