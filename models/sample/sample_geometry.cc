@@ -259,11 +259,18 @@ SampleMesh BuildSampleMesh() {
                                                std::pow(std::sin(phi) / kEyeballAy, 2));
         const double b = SmoothStep(6.5 / kEyeballAy, 1.0, s);
         const double r2d = s * (kEyeballAy * (1 - b) + ellipse * b);
-        const double x = r2d * std::cos(phi), y = r2d * std::sin(phi);
+        double x = r2d * std::cos(phi), y = r2d * std::sin(phi);
         const double q = std::min(1.0, std::pow(x / kEyeballAx, 2) + std::pow(y / kEyeballAy, 2));
         double z = kEyeballAz * std::sqrt(1.0 - q);
         if (rho < 6.4) z += 0.9 * std::pow(1.0 - std::pow(rho / 6.4, 2), 2);  // cornea
-        if (k + 1 == ring_radii.size()) z = -2.0;                               // skirt
+        if (k + 1 == ring_radii.size()) {
+          // Skirt: a backing cup behind the ball, widest toward the nose, so that oblique
+          // views through the fissure at the inner canthus hit it instead of seeing through.
+          const double inward = std::max(0.0, (e == 0 ? 1.0 : -1.0) * std::cos(phi));
+          x *= 1.15 + 0.35 * inward;
+          y *= 1.15;
+          z = -4.0;
+        }
         SampleVertex vx;
         vx.part = Part::kEyeball;
         vx.eye = e;
@@ -277,7 +284,8 @@ SampleMesh BuildSampleMesh() {
         vx.base_normal = BaseNormal(LongitudeForX(fx, fy), fy);
         vx.front_weight = SmoothStep(-0.2, 0.5, vx.base_normal.z());
         vx.features = EvaluateFeatures(fx, fy);
-        vx.uv = uv0 + 0.09 * Eigen::Vector2d(1 + x / kEyeballAx, 1 + y / kEyeballAy);
+        vx.uv = uv0 + 0.09 * Eigen::Vector2d(1 + std::clamp(x / kEyeballAx, -1.0, 1.0),
+                                             1 + std::clamp(y / kEyeballAy, -1.0, 1.0));
         mesh.vertices.push_back(vx);
       }
     }

@@ -13,6 +13,7 @@
 namespace morphfit {
 
 using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
 
 const char* CameraTypeName(CameraType type) {
   return type == CameraType::kPinhole ? "pinhole" : "weak_perspective";
@@ -158,8 +159,8 @@ namespace {
 constexpr const char* kFormatName = "morphfit.face_params";
 
 template <typename Vec>
-Json ToArray(const Vec& v) {
-  Json a = Json::array();
+OrderedJson ToArray(const Vec& v) {
+  OrderedJson a = OrderedJson::array();
   for (Eigen::Index i = 0; i < v.size(); ++i) a.push_back(v[i]);
   return a;
 }
@@ -187,13 +188,14 @@ Status ReadArray(const Json& j, const char* key, const std::string& context, Eig
 }  // namespace
 
 std::string FaceParamsToJson(const FaceParams& p) {
-  Json j;
+  // Keys in the documented order, one per line, each value on one line (readable diffs).
+  OrderedJson j;
   j["format"] = kFormatName;
   j["version"] = FaceParams::kVersion;
   if (!p.model.empty()) j["model"] = p.model;
   if (!p.image.empty()) j["image"] = p.image;
   j["image_size"] = {p.image_width, p.image_height};
-  Json cam;
+  OrderedJson cam;
   cam["type"] = CameraTypeName(p.camera_type);
   if (p.camera_type == CameraType::kPinhole) {
     cam["focal_px"] = p.camera[0];
@@ -210,13 +212,19 @@ std::string FaceParamsToJson(const FaceParams& p) {
   j["albedo"] = ToArray(p.albedo);
   j["lighting_sh"] = ToArray(p.lighting);
   if (p.landmarks_2d.cols() > 0) {
-    Json lms = Json::array();
+    OrderedJson lms = OrderedJson::array();
     for (Eigen::Index i = 0; i < p.landmarks_2d.cols(); ++i) {
       lms.push_back({p.landmarks_2d(0, i), p.landmarks_2d(1, i)});
     }
     j["landmarks_2d"] = lms;
   }
-  return j.dump(2) + "\n";
+  std::string out = "{\n";
+  bool first = true;
+  for (const auto& [key, value] : j.items()) {
+    out += (first ? "  \"" : ",\n  \"") + key + "\": " + value.dump();
+    first = false;
+  }
+  return out + "\n}\n";
 }
 
 StatusOr<FaceParams> FaceParamsFromJson(const std::string& text, const std::string& context) {

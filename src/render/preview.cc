@@ -27,7 +27,56 @@ Eigen::Matrix3f PoseRotation(double yaw_deg, double pitch_deg) {
   return rx * ry;
 }
 
+// The preview camera: the posed mesh's bounding box centred in the image, seen along -z from a
+// distance at which the box fills `options.fill` of the frame.
+struct Framing {
+  Eigen::Matrix3f rotation;
+  Eigen::Vector3f centre;
+  double focal = 1, distance = 1, cx = 0, cy = 0;
+
+  // u, v (pixels, (0, 0) = centre of the top-left pixel) and camera depth of a model point.
+  Eigen::Vector3d Project(const Eigen::Vector3f& point_model) const {
+    const Eigen::Vector3f p = rotation * point_model - centre;
+    const double z = distance - p.z();
+    return Eigen::Vector3d(cx + focal * p.x() / z, cy - focal * p.y() / z, z);
+  }
+};
+
+Framing FrameMesh(const Eigen::VectorXf& vertices, const PreviewOptions& options) {
+  Framing f;
+  f.rotation = PoseRotation(options.yaw_deg, options.pitch_deg);
+  const Eigen::Index n = vertices.size() / 3;
+  Eigen::Vector3f lo = Eigen::Vector3f::Constant(std::numeric_limits<float>::max());
+  Eigen::Vector3f hi = -lo;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Eigen::Vector3f p = f.rotation * vertices.segment<3>(3 * i);
+    lo = lo.cwiseMin(p);
+    hi = hi.cwiseMax(p);
+  }
+  if (n == 0) lo = hi = Eigen::Vector3f::Zero();
+  f.centre = 0.5f * (lo + hi);
+  const Eigen::Vector3f half = (0.5f * (hi - lo)).cwiseMax(1e-3f);
+  f.focal = options.focal_scale * std::max(options.width, options.height);
+  f.distance = half.z() + f.focal * std::max(half.x() / (0.5 * options.fill * options.width),
+                                             half.y() / (0.5 * options.fill * options.height));
+  f.cx = 0.5 * (options.width - 1);
+  f.cy = 0.5 * (options.height - 1);
+  return f;
+}
+
 }  // namespace
+
+Eigen::Matrix2Xd ProjectPreview(const Eigen::VectorXf& vertices, const std::vector<int>& vertex_ids,
+                                const PreviewOptions& options) {
+  CHECK_EQ(vertices.size() % 3, 0);
+  const Framing framing = FrameMesh(vertices, options);
+  Eigen::Matrix2Xd points(2, vertex_ids.size());
+  for (size_t i = 0; i < vertex_ids.size(); ++i) {
+    CHECK(vertex_ids[i] >= 0 && vertex_ids[i] < vertices.size() / 3) << "vertex id out of range";
+    points.col(i) = framing.Project(vertices.segment<3>(3 * vertex_ids[i])).head<2>();
+  }
+  return points;
+}
 
 Eigen::VectorXf ComputeVertexNormals(const Eigen::VectorXf& vertices,
                                      const Eigen::Matrix<int32_t, 3, Eigen::Dynamic>& triangles) {
@@ -67,28 +116,11 @@ cv::Mat RenderPreview(const Eigen::VectorXf& vertices,
   const Eigen::Index n = vertices.size() / 3;
   if (n == 0 || triangles.cols() == 0) return image;
 
-  const Eigen::Matrix3f rotation = PoseRotation(options.yaw_deg, options.pitch_deg);
+  const Framing framing = FrameMesh(vertices, options);
+  const Eigen::Matrix3f& rotation = framing.rotation;
   const Eigen::VectorXf normals = ComputeVertexNormals(vertices, triangles);
-  Eigen::Matrix3Xf posed(3, n);
-  for (Eigen::Index i = 0; i < n; ++i) posed.col(i) = rotation * vertices.segment<3>(3 * i);
-  const Eigen::Vector3f lo = posed.rowwise().minCoeff();
-  const Eigen::Vector3f hi = posed.rowwise().maxCoeff();
-  const Eigen::Vector3f centre = 0.5f * (lo + hi);
-  const Eigen::Vector3f half = (0.5f * (hi - lo)).cwiseMax(1e-3f);
-
-  // Camera on the +z axis of the posed frame at a distance that fits the box into `fill`.
-  const double focal = options.focal_scale * std::max(width, height);
-  const double distance =
-      half.z() + focal * std::max(half.x() / (0.5 * options.fill * width),
-                                  half.y() / (0.5 * options.fill * height));
-  const double cx = 0.5 * (width - 1), cy = 0.5 * (height - 1);
   std::vector<Eigen::Vector3d> screen(n);  // u, v, camera depth
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const Eigen::Vector3f p = posed.col(i) - centre;
-    const double z = distance - p.z();
-    screen[i] = Eigen::Vector3d(cx + focal * p.x() / z, cy - focal * p.y() / z, z);
-  }
-  const double z_near = distance - half.z(), z_far = distance + half.z();
+  for (Eigen::Index i = 0; i < n; ++i) screen[i] = framing.Project(vertices.segment<3>(3 * i));
 
   const Eigen::Vector3f light = Eigen::Vector3f(-0.35f, 0.45f, 1.0f).normalized();
   std::vector<float> zbuffer(static_cast<size_t>(width) * height,
@@ -139,17 +171,34 @@ cv::Mat RenderPreview(const Eigen::VectorXf& vertices,
           case PreviewOptions::Mode::kNormals:
             rgb = 0.5f * (normal + Eigen::Vector3f::Ones());
             break;
-          case PreviewOptions::Mode::kDepth: {
-            const float g = static_cast<float>(1.0 - 0.85 * (depth - z_near) / (z_far - z_near));
-            rgb = Eigen::Vector3f::Constant(g);
+          case PreviewOptions::Mode::kDepth:
+            rgb.setZero();  // grey levels are set below, once the visible depth range is known
             break;
-          }
         }
         rgb = rgb.cwiseMax(0.0f).cwiseMin(1.0f);
         image.at<cv::Vec3b>(v, u) =
             cv::Vec3b(static_cast<uint8_t>(std::lround(255.0f * rgb.z())),
                       static_cast<uint8_t>(std::lround(255.0f * rgb.y())),
                       static_cast<uint8_t>(std::lround(255.0f * rgb.x())));
+      }
+    }
+  }
+  if (options.mode == PreviewOptions::Mode::kDepth) {
+    // Near = white, far = dark, over the depths that are actually visible.
+    float z_min = std::numeric_limits<float>::infinity(), z_max = -z_min;
+    for (float z : zbuffer) {
+      if (std::isfinite(z)) {
+        z_min = std::min(z_min, z);
+        z_max = std::max(z_max, z);
+      }
+    }
+    const float range = std::max(z_max - z_min, 1e-6f);
+    for (int v = 0; v < height; ++v) {
+      for (int u = 0; u < width; ++u) {
+        const float z = zbuffer[static_cast<size_t>(v) * width + u];
+        if (!std::isfinite(z)) continue;
+        const uint8_t g = static_cast<uint8_t>(std::lround(255.0f * (1.0f - 0.85f * (z - z_min) / range)));
+        image.at<cv::Vec3b>(v, u) = cv::Vec3b(g, g, g);
       }
     }
   }

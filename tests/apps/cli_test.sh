@@ -54,7 +54,7 @@ case "$case_name" in
     ;;
   demo)
     "$bin" demo --output_dir "$tmp/demo" >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "demo exited $?"; }
-    for f in sample_face.png face_params.json mean_face.obj mean_face.ply model_info.json; do
+    for f in sample_face.png landmarks.png face_params.json mean_face.obj mean_face.ply model_info.json; do
       [ -s "$tmp/demo/$f" ] || { ls -la "$tmp/demo"; fail "demo did not write $f"; }
     done
     expect_in '"format": "morphfit.face_params"' "$tmp/demo/face_params.json"

@@ -95,7 +95,7 @@ TEST(FaceParamsTest, JsonErrorsNameTheProblem) {
       {"\"morphfit.face_params\"", "\"other\"", "'format'"},
       {"\"pinhole\"", "\"fisheye\"", "unknown camera type 'fisheye'"},
       {"\"translation_mm\"", "\"translation\"", "missing key 'translation_mm'"},
-      {"\"focal_px\": 1200.0", "\"focal_px\": -3.0", "must be positive"},
+      {"\"focal_px\":1200.0", "\"focal_px\":-3.0", "must be positive"},
   };
   for (const Case& c : cases) {
     std::string text = good;

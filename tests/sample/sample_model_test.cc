@@ -4,7 +4,6 @@
 #include "morphfit/models/sample_model.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -75,11 +74,9 @@ TEST(SampleModelTest, SizesAndNames) {
   EXPECT_EQ(m.uv.cols(), m.num_vertices());
 }
 
-TEST(SampleModelTest, DeterministicAndFast) {
-  const auto start = std::chrono::steady_clock::now();
+// Generation time is measured in bench/ (sample_model_bench), not asserted here.
+TEST(SampleModelTest, Deterministic) {
   const MorphableModel a = MakeSampleModel();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 2.0);
   const MorphableModel& b = Model();
   EXPECT_TRUE(a.shape_mean == b.shape_mean);
   EXPECT_TRUE(a.identity.basis == b.identity.basis);

@@ -49,6 +49,11 @@ cv::Mat RenderPreview(const Eigen::VectorXf& vertices,
                       const Eigen::Matrix<int32_t, 3, Eigen::Dynamic>& triangles,
                       const Eigen::VectorXf* colors, const PreviewOptions& options);
 
+// Pixel positions (u, v; (0, 0) = centre of the top-left pixel) of the given vertices in the
+// image RenderPreview makes with the same vertices and options (e.g. to draw landmarks).
+Eigen::Matrix2Xd ProjectPreview(const Eigen::VectorXf& vertices, const std::vector<int>& vertex_ids,
+                                const PreviewOptions& options);
+
 // Tiles 8-bit BGR images (resized to the first one's size) into rows of `columns`, each with
 // its caption (may be empty; captions.size() must be 0 or images.size()) drawn in a strip
 // under it. Returns an empty Mat for no images.
