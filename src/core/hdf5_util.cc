@@ -104,7 +104,30 @@ StatusOr<Array<T>> ReadNumeric(hid_t file, const std::string& path, const std::s
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), out.dims.data(), nullptr);
   const hsize_t count = std::accumulate(out.dims.begin(), out.dims.end(), hsize_t{1},
                                         [](hsize_t a, hsize_t b) { return a * b; });
-  out.data.resize(count);
+  // A corrupt file can claim any shape: check the claim against the bytes stored before
+  // allocating (contiguous data must be all there; compressed chunks are allowed a generous
+  // 1000:1 ratio), so bad input is an error and never an allocation failure.
+  const size_t stored_type_size = H5Tget_size(type.get());
+  const double claimed_bytes = static_cast<double>(count) * static_cast<double>(stored_type_size);
+  const double stored_bytes = static_cast<double>(H5Dget_storage_size(dset.get()));
+  Handle dcpl(H5Dget_create_plist(dset.get()));
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  const bool plausible =
+      claimed_bytes <= static_cast<double>(1ull << 36) &&
+      (layout == H5D_COMPACT || (layout == H5D_CONTIGUOUS && stored_bytes >= claimed_bytes) ||
+       (layout == H5D_CHUNKED && claimed_bytes <= 1000.0 * stored_bytes + (1 << 20)));
+  if (!plausible) {
+    std::ostringstream msg;
+    msg << Where(file_name, path) << " claims " << count << " elements but the file stores "
+        << static_cast<uint64_t>(stored_bytes) << " bytes for it (truncated or corrupt)";
+    return DataLossError(msg.str());
+  }
+  try {
+    out.data.resize(count);
+  } catch (const std::exception&) {
+    return DataLossError(Where(file_name, path) + " is too large to read (" +
+                         std::to_string(count) + " elements)");
+  }
   if (count > 0 &&
       H5Dread(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data.data()) < 0) {
     return DataLossError(Where(file_name, path) +
@@ -201,6 +224,10 @@ StatusOr<std::vector<std::string>> ReadStringList(hid_t file, const std::string&
   Handle space(H5Dget_space(dset.get()));
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0) return DataLossError(Where(file_name, path) + " has an unreadable shape");
+  if (static_cast<double>(n) > 1e6 + 1e3 * static_cast<double>(H5Dget_storage_size(dset.get()))) {
+    return DataLossError(Where(file_name, path) + " claims " + std::to_string(n) +
+                         " strings, more than the file can hold (corrupt)");
+  }
   return ReadStrings(
       type.get(), static_cast<size_t>(n),
       [&](hid_t mem, void* buf) { return H5Dread(dset.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); },
