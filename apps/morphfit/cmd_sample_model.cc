@@ -6,7 +6,6 @@
 #include "morphfit/models/model_io.h"
 #include "morphfit/models/sample_model.h"
 
-DEFINE_string(output, "", "Where to write the sample model (.h5).");
 DEFINE_string(landmark_map_output, "",
               "Also write its 68 landmark vertex ids as a landmark map file (optional).");
 

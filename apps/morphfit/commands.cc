@@ -6,11 +6,15 @@ namespace morphfit::app {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"info", "describe a morphable model (counts, units, expression kind, bounding box)",
-       "morphfit info --model PATH|sample [--landmark_map PATH] [--json]",
-       {"model", "expression", "landmark_map", "json"}, &RunInfo},
+       "morphfit info --model PATH|sample [--expression PATH] [--vertex_set auto|full|trimmed|front]\n"
+       "              [--landmark_map PATH] [--json]",
+       {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp", "facemodel_info", "model_info", "json"}, &RunInfo},
       {"demo", "render and describe the sample model; writes pictures, meshes and parameters",
        "morphfit demo [--model sample] [--output_dir demo_out]",
        {"model", "landmark_map", "output_dir", "demo_size"}, &RunDemo},
+      {"convert", "convert a model (.mat with its side files, or .h5) into one morphfit .h5",
+       "morphfit convert --model PATH [--expression PATH] [--vertex_set ...] --output OUT.h5",
+       {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp", "facemodel_info", "model_info", "output"}, &RunConvert},
       {"sample_model", "generate the sample face model (.h5, BFM 2017 layout + morphfit metadata)",
        "morphfit sample_model --output PATH [--landmark_map_output PATH]",
        {"output", "landmark_map_output"}, &RunSampleModel},

@@ -22,6 +22,7 @@ const std::vector<Command>& Commands();
 int RunInfo();
 int RunDemo();
 int RunSampleModel();
+int RunConvert();
 
 }  // namespace morphfit::app
 

@@ -40,6 +40,7 @@ DEFINE_string(model_info, "",
 DEFINE_string(landmark_map, "",
               "Landmark map: 68 0-based vertex indices in iBUG order, one per line ('#' starts a "
               "comment). Overrides the model's own landmarks.");
+DEFINE_string(output, "", "Output file: the .h5 model written by `sample_model` and `convert`.");
 DEFINE_string(output_dir, "", "Folder for the command's outputs (created if missing).");
 DEFINE_int32(threads, 0, "Worker threads (0 = all cores). Results do not depend on this.");
 

@@ -13,6 +13,7 @@
 DECLARE_string(model);
 DECLARE_string(expression);
 DECLARE_string(landmark_map);
+DECLARE_string(output);
 DECLARE_string(output_dir);
 DECLARE_int32(threads);
 
