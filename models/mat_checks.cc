@@ -72,9 +72,6 @@ template Status ExpectVector(const MatArray<double>&, const std::string&, const 
 template Status ExpectVector(const MatArray<int32_t>&, const std::string&, const std::string&, long);
 template Status ExpectFinite(const MatArray<float>&, const std::string&, const std::string&);
 template Status ExpectFinite(const MatArray<double>&, const std::string&, const std::string&);
-template struct MatArray<float>;
-template struct MatArray<double>;
-template struct MatArray<int32_t>;
 
 StatusOr<std::vector<int>> ToZeroBased(const MatArray<int32_t>& a, const std::string& file,
                                        const std::string& name, int max,

@@ -413,6 +413,9 @@ size_t MatArray<T>::cols() const {
   for (size_t i = 1; i < dims.size(); ++i) c *= dims[i];
   return c;
 }
+template struct MatArray<float>;
+template struct MatArray<double>;
+template struct MatArray<int32_t>;
 
 // ---- MatFile --------------------------------------------------------------------------------
 
