@@ -1,0 +1,40 @@
+// The table of op test cases: each op as a double-precision kernel call (forward and backward,
+// for finite-difference checks) and as a float call through the Tensor API (the backend).
+#ifndef MORPHFIT_TESTS_NN_OP_CASES_H_
+#define MORPHFIT_TESTS_NN_OP_CASES_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "morphfit/nn/tensor.h"
+#include "tests/nn/op_test_util.h"
+
+namespace morphfit::nn::testing {
+
+struct TensorApiResult {
+  Tensor y;
+  std::vector<Tensor> grads;  // one per input; undefined for non-differentiable inputs
+};
+
+struct OpCase {
+  std::string name;
+  std::vector<Shape> input_shapes;
+  Shape output_shape;
+  std::vector<bool> positive;     // inputs drawn from U(0.5, 1.5) (variances, masks, weights)
+  std::vector<bool> differentiable;
+  // y = f(inputs) in double.
+  std::function<Vec(const std::vector<Vec>&)> forward;
+  // dL/d input for L = <dy, y>; entries for non-differentiable inputs are ignored.
+  std::function<std::vector<Vec>(const std::vector<Vec>&, const Vec& dy)> backward;
+  // The same op through the float Tensor API.
+  std::function<StatusOr<TensorApiResult>(const std::vector<Tensor>&, const Tensor& dy)> tensor_api;
+};
+
+std::vector<OpCase> AllOpCases();
+// The structural ops and losses (op_cases_misc.cc).
+std::vector<OpCase> MiscOpCases();
+
+}  // namespace morphfit::nn::testing
+
+#endif  // MORPHFIT_TESTS_NN_OP_CASES_H_
