@@ -1,0 +1,230 @@
+// Geometry from FaceParams, per-pixel shading and the rendered channels (renderer.h).
+#include "morphfit/render/renderer.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <type_traits>
+
+#include "morphfit/math/camera.h"
+#include "morphfit/math/raster.h"
+#include "morphfit/math/rotation.h"
+
+namespace morphfit::render {
+namespace {
+
+constexpr int64_t kVertexChunk = 4096;
+constexpr int64_t kRowChunk = 8;
+
+template <typename T>
+Eigen::Matrix<T, Eigen::Dynamic, 1> Evaluate(const Eigen::VectorXf& mean,
+                                             const models::LinearBasis& b1,
+                                             const Eigen::VectorXd& c1,
+                                             const models::LinearBasis* b2,
+                                             const Eigen::VectorXd* c2) {
+  Eigen::Matrix<T, Eigen::Dynamic, 1> out = mean.cast<T>();
+  if (c1.size() > 0) out.noalias() += b1.basis.cast<T>() * c1.cast<T>();
+  if (b2 != nullptr && c2->size() > 0) out.noalias() += b2->basis.cast<T>() * c2->cast<T>();
+  return out;
+}
+
+}  // namespace
+
+template <typename T>
+StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
+                                          const FaceParams& params, ThreadPool* pool) {
+  MORPHFIT_RETURN_IF_ERROR(params.Validate("render parameters"));
+  MORPHFIT_RETURN_IF_ERROR(params.CheckSizes(model.num_identity(), model.num_expression(),
+                                             model.num_albedo(), "render parameters"));
+  const int n = model.num_vertices();
+  FaceGeometry<T> g;
+  g.perspective = params.camera_type == CameraType::kPinhole;
+  for (int i = 0; i < 3; ++i) {
+    g.camera[i] = static_cast<T>(params.camera[i]);
+    g.translation[i] = static_cast<T>(params.translation[i]);
+  }
+  for (int i = 0; i < kNumLighting; ++i) g.lighting[i] = static_cast<T>(params.lighting[i]);
+  const T w[3] = {T(params.rotation[0]), T(params.rotation[1]), T(params.rotation[2])};
+  math::AxisAngleToRotationWithJacobian(w, g.rotation, g.drotation);
+
+  if constexpr (std::is_same_v<T, float>) {
+    Eigen::VectorXf v, a;
+    model.EvaluateShape(params.identity.cast<float>(), params.expression.cast<float>(), &v);
+    model.EvaluateAlbedo(params.albedo.cast<float>(), &a);
+    g.vertices_model.assign(v.data(), v.data() + v.size());
+    g.albedo.assign(a.data(), a.data() + a.size());
+  } else {
+    const auto v = Evaluate<T>(model.shape_mean, model.identity, params.identity,
+                               &model.expression, &params.expression);
+    const auto a = Evaluate<T>(model.albedo_mean, model.albedo, params.albedo, nullptr, nullptr);
+    g.vertices_model.assign(v.data(), v.data() + v.size());
+    g.albedo.assign(a.data(), a.data() + a.size());
+  }
+
+  // Area-weighted normals: each triangle adds (v1 - v0) x (v2 - v0) (twice its area times its
+  // unit normal) to its three vertices. Serial: a fixed summation order.
+  g.normals_model_raw.assign(3 * n, T(0));
+  const T* vm = g.vertices_model.data();
+  for (int f = 0; f < model.num_triangles(); ++f) {
+    const int i0 = model.triangles(0, f), i1 = model.triangles(1, f), i2 = model.triangles(2, f);
+    T e1[3], e2[3];
+    for (int k = 0; k < 3; ++k) {
+      e1[k] = vm[3 * i1 + k] - vm[3 * i0 + k];
+      e2[k] = vm[3 * i2 + k] - vm[3 * i0 + k];
+    }
+    const T cr[3] = {e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2],
+                     e1[0] * e2[1] - e1[1] * e2[0]};
+    for (int i : {i0, i1, i2}) {
+      for (int k = 0; k < 3; ++k) g.normals_model_raw[3 * i + k] += cr[k];
+    }
+  }
+
+  g.points_camera.resize(3 * n);
+  g.normals_view.resize(3 * n);
+  g.pixels.resize(2 * n);
+  g.pixels_float.resize(2 * n);
+  g.depths_float.resize(n);
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  p->ParallelForChunks(0, n, kVertexChunk, [&](int64_t b, int64_t e, int64_t) {
+    for (int64_t i = b; i < e; ++i) {
+      T* pc = &g.points_camera[3 * i];
+      math::RigidTransform(g.rotation, g.translation, &vm[3 * i], pc);
+      const T* raw = &g.normals_model_raw[3 * i];
+      T m[3] = {T(0), T(0), T(1)};  // isolated vertex: face the model's viewer
+      if (raw[0] != T(0) || raw[1] != T(0) || raw[2] != T(0)) {
+        math::NormalizeWithJacobian<T>(raw, m, nullptr);
+      }
+      T nc[3];
+      math::Rotate(g.rotation, m, nc);
+      g.normals_view[3 * i] = nc[0];
+      g.normals_view[3 * i + 1] = -nc[1];
+      g.normals_view[3 * i + 2] = -nc[2];
+      T uv[2] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::quiet_NaN()};
+      if (!g.perspective || pc[2] != T(0)) {
+        math::Project<T>(g.perspective, g.camera, pc, uv, nullptr, nullptr);
+      }
+      g.pixels[2 * i] = uv[0];
+      g.pixels[2 * i + 1] = uv[1];
+      g.pixels_float[2 * i] = static_cast<float>(uv[0]);
+      g.pixels_float[2 * i + 1] = static_cast<float>(uv[1]);
+      g.depths_float[i] = static_cast<float>(pc[2]);
+    }
+  });
+  return g;
+}
+
+template <typename T>
+math::SpecularParams<T> MakeSpecularParams(const RenderOptions& options) {
+  math::SpecularParams<T> s;
+  s.intensity = static_cast<T>(options.specular_intensity);
+  s.shininess = static_cast<T>(options.specular_shininess);
+  const Eigen::Vector3d h = options.specular_half_vector.normalized();
+  for (int i = 0; i < 3; ++i) s.half_vector[i] = static_cast<T>(h[i]);
+  return s;
+}
+
+template <typename T>
+void ShadeTrianglePixel(const FaceGeometry<T>& g, const models::MorphableModel& model,
+                        int triangle, int px, int py, const math::SpecularParams<T>& spec,
+                        T bary[3], math::PixelShading<T>* shading) {
+  T uv[6], z[3], l[3];
+  const T* normals[3];
+  const T* albedos[3];
+  for (int k = 0; k < 3; ++k) {
+    const int v = model.triangles(k, triangle);
+    uv[2 * k] = g.pixels[2 * v];
+    uv[2 * k + 1] = g.pixels[2 * v + 1];
+    z[k] = g.points_camera[3 * v + 2];
+    normals[k] = &g.normals_view[3 * v];
+    albedos[k] = &g.albedo[3 * v];
+  }
+  math::ScreenBarycentrics<T>(uv, T(px), T(py), l, nullptr);
+  math::PerspectiveBarycentrics<T>(l, z, g.perspective, bary, nullptr, nullptr);
+  math::ShadePixel(bary, normals, albedos, g.lighting, spec, shading);
+}
+
+StatusOr<RenderResult> Render(const models::MorphableModel& model, const FaceParams& params,
+                              const RenderOptions& options, ThreadPool* pool) {
+  if (params.image_width <= 0 || params.image_height <= 0) {
+    return InvalidArgumentError("render: image size must be positive, got " +
+                                std::to_string(params.image_width) + " x " +
+                                std::to_string(params.image_height));
+  }
+  MORPHFIT_ASSIGN_OR_RETURN(FaceGeometry<float> g, ComputeGeometry<float>(model, params, pool));
+  RenderResult r;
+  r.width = params.image_width;
+  r.height = params.image_height;
+  RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), model.num_vertices(),
+                      model.triangles.data(), model.num_triangles(), r.width, r.height,
+                      g.perspective, options.z_near_mm, pool, &r.visibility);
+  const size_t num_pixels = static_cast<size_t>(r.width) * r.height;
+  r.image.resize(3 * num_pixels);
+  for (size_t i = 0; i < num_pixels; ++i) {
+    for (int c = 0; c < 3; ++c) r.image[3 * i + c] = options.background[c];
+  }
+  r.mask.assign(num_pixels, 0);
+  r.normals.assign(3 * num_pixels, 0.0f);
+  r.albedo.assign(3 * num_pixels, 0.0f);
+  r.shading.assign(3 * num_pixels, 0.0f);
+  r.specular.assign(num_pixels, 0.0f);
+  const math::SpecularParams<float> spec = MakeSpecularParams<float>(options);
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  p->ParallelForChunks(0, r.height, kRowChunk, [&](int64_t y0, int64_t y1, int64_t) {
+    for (int64_t y = y0; y < y1; ++y) {
+      for (int x = 0; x < r.width; ++x) {
+        const size_t i = static_cast<size_t>(y) * r.width + x;
+        const int32_t f = r.visibility.triangle[i];
+        if (f < 0) continue;
+        float bary[3];
+        math::PixelShading<float> s;
+        ShadeTrianglePixel(g, model, f, x, static_cast<int>(y), spec, bary, &s);
+        r.mask[i] = 1;
+        for (int c = 0; c < 3; ++c) {
+          r.image[3 * i + c] = s.color[c];
+          r.normals[3 * i + c] = s.normal[c];
+          r.albedo[3 * i + c] = s.albedo[c];
+          r.shading[3 * i + c] = s.shading[c];
+        }
+        r.specular[i] = s.specular;
+      }
+    }
+  });
+
+  const int num_landmarks = model.num_landmarks();
+  r.landmarks.resize(2, num_landmarks);
+  r.landmark_visible.assign(num_landmarks, false);
+  for (int k = 0; k < num_landmarks; ++k) {
+    const int v = model.landmarks[k];
+    const double u = g.pixels[2 * v], w = g.pixels[2 * v + 1];
+    r.landmarks(0, k) = u;
+    r.landmarks(1, k) = w;
+    const long px = std::lround(u), py = std::lround(w);
+    if (!std::isfinite(u) || !std::isfinite(w) || px < 0 || py < 0 || px >= r.width ||
+        py >= r.height) {
+      continue;
+    }
+    const float z = g.points_camera[3 * v + 2];
+    if (g.perspective && !(z > options.z_near_mm)) continue;
+    const float surface = r.visibility.depth[static_cast<size_t>(py) * r.width + px];
+    r.landmark_visible[k] = !(surface < z - options.landmark_depth_tolerance_mm);
+  }
+  return r;
+}
+
+template StatusOr<FaceGeometry<float>> ComputeGeometry<float>(const models::MorphableModel&,
+                                                              const FaceParams&, ThreadPool*);
+template StatusOr<FaceGeometry<double>> ComputeGeometry<double>(const models::MorphableModel&,
+                                                                const FaceParams&, ThreadPool*);
+template math::SpecularParams<float> MakeSpecularParams<float>(const RenderOptions&);
+template math::SpecularParams<double> MakeSpecularParams<double>(const RenderOptions&);
+template void ShadeTrianglePixel<float>(const FaceGeometry<float>&, const models::MorphableModel&,
+                                        int, int, int, const math::SpecularParams<float>&,
+                                        float*, math::PixelShading<float>*);
+template void ShadeTrianglePixel<double>(const FaceGeometry<double>&,
+                                         const models::MorphableModel&, int, int, int,
+                                         const math::SpecularParams<double>&, double*,
+                                         math::PixelShading<double>*);
+
+}  // namespace morphfit::render

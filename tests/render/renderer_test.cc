@@ -1,0 +1,176 @@
+// The CPU renderer: exact coverage on a fan and a grid, thread-count independence, a rendered
+// sample face (saved under TempDir for looking at), bad input, and invariances.
+#include "morphfit/render/renderer.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "morphfit/models/sample_model.h"
+
+namespace morphfit::render {
+namespace {
+
+const models::MorphableModel& Sample() {
+  static const models::MorphableModel model = models::MakeSampleModel();
+  return model;
+}
+
+FaceParams FrontalSample(int size) {
+  const auto& m = Sample();
+  // The sample face spans ~160 mm; focal 4 * size at 800 mm fills ~80% of the image.
+  return FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(), size, size,
+                             4.0 * size, 800.0);
+}
+
+// A regular grid of n x n quads (two triangles each, CCW seen from +z) in the model plane,
+// spanning [-w/2, w/2]^2 mm; plus a fan around a centre vertex.
+void CountCoverage(const std::vector<float>& vertices, const std::vector<int32_t>& tris,
+                   int size, std::vector<int>* hits) {
+  const FaceParams p = FaceParams::Frontal(0, 0, 0, size, size, 500.0, 500.0);
+  // Project by hand with the frontal pose: u = f x / z + c, v = -f y / z + c.
+  const int n = static_cast<int>(vertices.size() / 3);
+  std::vector<float> pixels(2 * n), depths(n);
+  for (int i = 0; i < n; ++i) {
+    const double z = 500.0 - vertices[3 * i + 2];
+    pixels[2 * i] = static_cast<float>(500.0 * vertices[3 * i] / z + p.camera[1]);
+    pixels[2 * i + 1] = static_cast<float>(-500.0 * vertices[3 * i + 1] / z + p.camera[2]);
+    depths[i] = static_cast<float>(z);
+  }
+  hits->assign(size * size, 0);
+  // One triangle at a time so double cover is visible (the z-buffer would hide it).
+  for (size_t f = 0; f < tris.size() / 3; ++f) {
+    VisibilityBuffer vis;
+    RasterizeVisibility(pixels.data(), depths.data(), n, &tris[3 * f], 1, size, size, true, 1.0f,
+                        nullptr, &vis);
+    for (int i = 0; i < size * size; ++i) (*hits)[i] += vis.triangle[i] >= 0 ? 1 : 0;
+  }
+}
+
+TEST(VisibilityTest, GridAndFanHaveNoCracksAndNoDoubleCover) {
+  // Grid: 8 x 8 quads of 5 mm; at f/z = 1 px/mm the vertices land on integer pixel centres, so
+  // many pixel centres lie exactly on shared edges and vertices.
+  std::vector<float> v;
+  std::vector<int32_t> t;
+  const int n = 8;
+  for (int j = 0; j <= n; ++j) {
+    for (int i = 0; i <= n; ++i) {
+      v.insert(v.end(), {5.0f * (i - n / 2), 5.0f * (j - n / 2), 0.0f});
+    }
+  }
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < n; ++i) {
+      const int a = j * (n + 1) + i, b = a + 1, c = a + n + 2, d = a + n + 1;
+      t.insert(t.end(), {a, b, c, a, c, d});
+    }
+  }
+  std::vector<int> hits;
+  CountCoverage(v, t, 64, &hits);
+  int covered = 0;
+  for (int h : hits) {
+    EXPECT_LE(h, 1);
+    covered += h;
+  }
+  EXPECT_EQ(covered, 40 * 40);  // half-open 40 x 40 px square
+
+  // Fan: 7 triangles around a centre on a pixel centre, with odd angles.
+  std::vector<float> fv = {0.0f, 0.0f, 0.0f};
+  std::vector<int32_t> ft;
+  const int spokes = 7;
+  for (int k = 0; k < spokes; ++k) {
+    const double a = 2 * M_PI * k / spokes + 0.1;
+    fv.insert(fv.end(), {static_cast<float>(20 * std::cos(a)), static_cast<float>(20 * std::sin(a)),
+                         0.0f});
+  }
+  for (int k = 0; k < spokes; ++k) ft.insert(ft.end(), {0, 1 + k, 1 + (k + 1) % spokes});
+  CountCoverage(fv, ft, 64, &hits);
+  for (int y = 0; y < 64; ++y) {
+    for (int x = 0; x < 64; ++x) EXPECT_LE(hits[y * 64 + x], 1) << x << "," << y;
+  }
+  // The centre (on all 7 triangles' shared vertex) is covered once; its neighbours too.
+  const int c = 32;  // (64 - 1) / 2 = 31.5 -> vertex at 31.5: use the pixels around it
+  EXPECT_EQ(hits[31 * 64 + 31] + hits[31 * 64 + c] + hits[c * 64 + 31] + hits[c * 64 + c], 4);
+}
+
+TEST(RendererTest, SampleFaceLooksLikeAFaceAndIsThreadCountIndependent) {
+  FaceParams p = FrontalSample(256);
+  for (int c = 0; c < 3; ++c) {  // white light from the upper left, a little
+    p.lighting[9 * c + 1] = -0.3;
+    p.lighting[9 * c + 3] = 0.2;
+  }
+  RenderOptions options;
+  options.specular_intensity = 0.1;
+  options.background = Eigen::Vector3f(0.15f, 0.15f, 0.2f);
+  ThreadPool one(1), two(2);
+  auto a = Render(Sample(), p, options, &one);
+  auto b = Render(Sample(), p, options, &two);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a.value().visibility.triangle, b.value().visibility.triangle);
+  EXPECT_EQ(a.value().image, b.value().image);
+  const RenderResult& r = a.value();
+  const int covered = r.visibility.num_covered();
+  EXPECT_GT(covered, 256 * 256 / 5);
+  EXPECT_LT(covered, 256 * 256 * 9 / 10);
+  // Frontal view: the centre pixel is face, its normal points at the viewer.
+  const size_t centre = 128 * 256 + 128;
+  EXPECT_EQ(r.mask[centre], 1);
+  EXPECT_GT(r.normals[3 * centre + 2], 0.8f);
+  // Frontal: every non-jaw landmark (17..67) is visible; jaw points sit on the silhouette.
+  for (int k = models::kNumJawLandmarks; k < models::kNumLandmarks; ++k) {
+    EXPECT_TRUE(r.landmark_visible[k]) << "landmark " << k;
+  }
+  cv::Mat img(r.height, r.width, CV_8UC3);
+  for (int y = 0; y < r.height; ++y) {
+    for (int x = 0; x < r.width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const float v = r.image[3 * (y * r.width + x) + c];
+        img.at<cv::Vec3b>(y, x)[2 - c] =
+            static_cast<uint8_t>(std::lround(255.0f * std::min(1.0f, std::max(0.0f, v))));
+      }
+    }
+  }
+  for (int k = 0; k < r.landmarks.cols(); ++k) {
+    cv::circle(img, cv::Point(std::lround(r.landmarks(0, k)), std::lround(r.landmarks(1, k))), 1,
+               r.landmark_visible[k] ? cv::Scalar(0, 255, 0) : cv::Scalar(0, 0, 255), -1);
+  }
+  const std::string path = ::testing::TempDir() + "/render_sample_face.png";
+  EXPECT_TRUE(cv::imwrite(path, img)) << path;
+}
+
+TEST(RendererTest, BadInputGivesErrorsOrEmptyResults) {
+  FaceParams p = FrontalSample(64);
+  p.identity.resize(3);
+  EXPECT_FALSE(Render(Sample(), p, {}, nullptr).ok());
+  p = FrontalSample(64);
+  p.expression[0] = NAN;
+  EXPECT_FALSE(Render(Sample(), p, {}, nullptr).ok());
+  p = FrontalSample(64);
+  p.translation.z() = -800.0;  // behind the camera: FaceParams::Validate refuses it
+  auto behind = Render(Sample(), p, {}, nullptr);
+  ASSERT_FALSE(behind.ok());
+  EXPECT_NE(behind.status().ToString().find("translation z"), std::string::npos);
+  p = FrontalSample(64);
+  auto front = Render(Sample(), p, {}, nullptr);
+  p.rotation.setZero();  // facing away: the skin is back-facing (only inner parts such as the
+                         // eye backing cups face the camera)
+  auto away = Render(Sample(), p, {}, nullptr);
+  ASSERT_TRUE(away.ok());
+  ASSERT_TRUE(front.ok());
+  EXPECT_LT(away.value().visibility.num_covered(), front.value().visibility.num_covered() / 4);
+  p = FrontalSample(64);
+  p.translation.x() = 5000.0;  // far outside the image
+  auto outside = Render(Sample(), p, {}, nullptr);
+  ASSERT_TRUE(outside.ok());
+  EXPECT_EQ(outside.value().visibility.num_covered(), 0);
+  p.translation.x() = 0.0;
+  p.translation.z() = 0.5;  // the camera inside the head: everything is culled by z_near
+  EXPECT_TRUE(Render(Sample(), p, {}, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace morphfit::render
