@@ -18,6 +18,7 @@
 
 #include "core/hdf5_util.h"
 #include "morphfit/core/file_util.h"
+#include "morphfit/core/thread_pool.h"
 
 namespace morphfit::models::mat {
 
@@ -221,7 +222,6 @@ class Walker {
     return OkStatus();
   }
 
-  // Walks the whole file `bytes` (header included); fills names in file order.
   // Best-effort name of a (possibly truncated) miMATRIX payload, for error messages.
   std::string PeekName(const uint8_t* b, size_t len) const {
     Element flags, dims, name;
@@ -232,63 +232,93 @@ class Walker {
     return std::string(reinterpret_cast<const char*>(b + name.data), name.nbytes);
   }
 
+  // Walks the whole file `bytes` (header included); fills names in file order. Top-level
+  // elements are found first (cheap), then checked concurrently, each by its own Walker: the
+  // zlib inflation of compressed variables dominates, and variables are independent.
   Status File(const std::string& bytes, std::vector<std::string>* names) {
     const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
     const size_t len = bytes.size();
-    size_t pos = 128;
-    std::string inflated;
-    while (pos < len) {
-      std::string what = "#" + std::to_string(names->size() + 1);
+    struct Top {
+      size_t pos, data, nbytes, avail;
+      uint32_t type;
+      bool truncated;
+    };
+    std::vector<Top> tops;
+    for (size_t pos = 128; pos < len;) {
+      const std::string what = "#" + std::to_string(tops.size() + 1);
       if (len - pos < 8) {
         return Corrupt(what, std::to_string(len - pos) + " stray bytes at the end of the file");
       }
-      const uint32_t type = U32(b + pos);
-      const size_t nbytes = U32(b + pos + 4);
-      const size_t data = pos + 8;
-      const size_t avail = std::min(nbytes, len - data);
-      const bool truncated = nbytes > len - data;
-      const auto* in = reinterpret_cast<const uint8_t*>(inflated.data());
-      std::string name;
-      if (type == miMATRIX) {
-        if (truncated) {
-          const std::string peek = PeekName(b + data, avail);
-          return Corrupt(peek.empty() ? what : peek,
-                         "element at byte " + std::to_string(pos) + " declares " +
-                             std::to_string(nbytes) + " bytes but only " + std::to_string(avail) +
-                             " remain (truncated file)");
-        }
-        MORPHFIT_RETURN_IF_ERROR(Matrix(b + data, nbytes, "", 0, &name));
-        pos = data + (nbytes + 7) / 8 * 8;
-      } else if (type == miCOMPRESSED) {
-        std::string error = Inflate(b + data, avail, &inflated);
-        in = reinterpret_cast<const uint8_t*>(inflated.data());
-        if (inflated.size() > 8) {
-          const std::string peek = PeekName(in + 8, inflated.size() - 8);
-          if (!peek.empty()) what = peek;
-        }
-        if (truncated) {
-          return Corrupt(what, "compressed element at byte " + std::to_string(pos) + " declares " +
-                                   std::to_string(nbytes) + " bytes but only " +
-                                   std::to_string(avail) + " remain (truncated file)");
-        }
-        if (!error.empty()) return Corrupt(what, error);
-        Element inner;
-        MORPHFIT_RETURN_IF_ERROR(Tag(in, inflated.size(), 0, false, what, &inner));
-        if (inner.type != miMATRIX || inner.data + inner.nbytes != inflated.size()) {
-          return Corrupt(what, "compressed element inflates to " + std::to_string(inflated.size()) +
-                                   " bytes, which is not one whole miMATRIX element");
-        }
-        MORPHFIT_RETURN_IF_ERROR(Matrix(in + 8, inner.nbytes, "", 0, &name));
-        pos = data + nbytes;
-      } else {
+      Top t;
+      t.pos = pos;
+      t.type = U32(b + pos);
+      t.nbytes = U32(b + pos + 4);
+      t.data = pos + 8;
+      t.avail = std::min(t.nbytes, len - t.data);
+      t.truncated = t.nbytes > len - t.data;
+      if (t.type != miMATRIX && t.type != miCOMPRESSED) {
         return Corrupt(what, "top-level element at byte " + std::to_string(pos) + " has type " +
-                                 std::to_string(type) + ", expected miMATRIX (14) or miCOMPRESSED (15)");
+                                 std::to_string(t.type) +
+                                 ", expected miMATRIX (14) or miCOMPRESSED (15)");
       }
-      if (pos > len) pos = len;  // the last element's padding may be absent
-      names->push_back(name);
-      inflated.clear();
+      tops.push_back(t);
+      if (t.truncated) break;  // reported below, with the variable's name when it can be read
+      pos = t.data + (t.type == miMATRIX ? (t.nbytes + 7) / 8 * 8 : t.nbytes);
+    }
+    struct Result {
+      Status status;
+      std::string name;
+      std::map<std::string, MatVarInfo> info;
+    };
+    std::vector<Result> results(tops.size());
+    ThreadPool pool(std::min<int>(2, static_cast<int>(tops.size())));
+    pool.ParallelFor(0, static_cast<int64_t>(tops.size()), [&](int64_t k) {
+      Walker walker(file_, swap_, &results[k].info);
+      results[k].status = walker.CheckTopLevel(b, tops[k].pos, tops[k].data, tops[k].nbytes,
+                                         tops[k].avail, tops[k].type, tops[k].truncated,
+                                         "#" + std::to_string(k + 1), &results[k].name);
+    });
+    for (Result& r : results) {  // the first problem in file order is the one reported
+      MORPHFIT_RETURN_IF_ERROR(r.status);
+      names->push_back(r.name);
+      for (auto& [key, value] : r.info) (*info_)[key] = std::move(value);
     }
     return OkStatus();
+  }
+
+  // Checks one top-level element (miMATRIX or miCOMPRESSED) whose payload starts at b + data.
+  Status CheckTopLevel(const uint8_t* b, size_t pos, size_t data, size_t nbytes, size_t avail,
+                 uint32_t type, bool truncated, std::string what, std::string* name) {
+    if (type == miMATRIX) {
+      if (truncated) {
+        const std::string peek = PeekName(b + data, avail);
+        return Corrupt(peek.empty() ? what : peek,
+                       "element at byte " + std::to_string(pos) + " declares " +
+                           std::to_string(nbytes) + " bytes but only " + std::to_string(avail) +
+                           " remain (truncated file)");
+      }
+      return Matrix(b + data, nbytes, "", 0, name);
+    }
+    std::string inflated;
+    const std::string error = Inflate(b + data, avail, &inflated);
+    const auto* in = reinterpret_cast<const uint8_t*>(inflated.data());
+    if (inflated.size() > 8) {
+      const std::string peek = PeekName(in + 8, inflated.size() - 8);
+      if (!peek.empty()) what = peek;
+    }
+    if (truncated) {
+      return Corrupt(what, "compressed element at byte " + std::to_string(pos) + " declares " +
+                               std::to_string(nbytes) + " bytes but only " +
+                               std::to_string(avail) + " remain (truncated file)");
+    }
+    if (!error.empty()) return Corrupt(what, error);
+    Element inner;
+    MORPHFIT_RETURN_IF_ERROR(Tag(in, inflated.size(), 0, false, what, &inner));
+    if (inner.type != miMATRIX || inner.data + inner.nbytes != inflated.size()) {
+      return Corrupt(what, "compressed element inflates to " + std::to_string(inflated.size()) +
+                               " bytes, which is not one whole miMATRIX element");
+    }
+    return Matrix(in + 8, inner.nbytes, "", 0, name);
   }
 
   // Inflates a zlib stream into *out (also on failure: the partial output names the variable).

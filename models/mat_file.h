@@ -127,14 +127,14 @@ struct MatVar {
   std::vector<MatVar> fields;
 };
 
-// Writes `vars` to `path` atomically. v5 with or without per-variable zlib compression, or
-// v7.3 (HDF5). Narrow storage types are honoured in v5; v7.3 stores the class's own type.
 // matio set-up shared by the reader and the writer: routes matio's log into the last-message
 // slot (never stderr) and silences HDF5 (v7.3). MatioReason() is " (matio: <last message>)"
 // or empty, for appending to error messages.
 void InitMatio();
 std::string MatioReason();
 
+// Writes `vars` to `path` atomically. v5 with or without per-variable zlib compression, or
+// v7.3 (HDF5). Narrow storage types are honoured in v5; v7.3 stores the class's own type.
 Status WriteMatFile(const std::string& path, const std::vector<MatVar>& vars,
                     const MatWriteOptions& options);
 
