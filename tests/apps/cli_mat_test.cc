@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../models/mat_fixture.h"
 #include "morphfit/models/mat_models.h"
 #include "morphfit/models/model_io.h"
 #include "morphfit/models/random_model.h"
@@ -71,6 +72,44 @@ TEST_F(CliMatTest, InfoAndConvertOnABfm2009StyleModel) {
   EXPECT_TRUE(converted->identity.basis.isApprox(direct->identity.basis, 1e-5f));
   EXPECT_TRUE(converted->albedo_mean.isApprox(direct->albedo_mean, 1e-6f));
   EXPECT_EQ(converted->triangles, direct->triangles);
+}
+
+// BFM 2009 + an expression basis with the index maps and facemodel_info beside the model, as a
+// Deep3DFaceRecon user has them: the front vertex set by default, trimmed on request.
+TEST_F(CliMatTest, CompositeBfm2009WithExpressionBases) {
+  const models::BfmFixture f = models::MakeBfmFixture();
+  models::MatWriteOptions compressed;
+  models::WriteBfmFixture(f, dir_.string(), compressed);
+  const std::string model = Path("01_MorphableModel.mat");
+
+  CommandResult front = RunMorphfit("info --json --model " + model + " --expression " +
+                                    Path("Exp_Pca.bin"));
+  ASSERT_EQ(front.exit_code, 0) << front.output;
+  EXPECT_NE(front.output.find("\"num_vertices\": " + std::to_string(f.front.size())),
+            std::string::npos) << front.output;
+  EXPECT_NE(front.output.find("\"num_expression\": 4"), std::string::npos) << front.output;
+  EXPECT_NE(front.output.find("\"num_landmarks\": 68"), std::string::npos) << front.output;
+  EXPECT_NE(front.output.find("\"expression_kind\": \"pca\""), std::string::npos);
+
+  CommandResult trimmed = RunMorphfit("info --json --model " + model + " --expression " +
+                                      Path("Model_Expression.mat") + " --vertex_set trimmed");
+  ASSERT_EQ(trimmed.exit_code, 0) << trimmed.output;
+  EXPECT_NE(trimmed.output.find("\"num_vertices\": " + std::to_string(f.trim.size())),
+            std::string::npos) << trimmed.output;
+
+  CommandResult convert = RunMorphfit("convert --model " + model + " --expression " +
+                                      Path("Exp_Pca.bin") + " --output " + Path("front.h5"));
+  ASSERT_EQ(convert.exit_code, 0) << convert.output;
+  auto converted = models::LoadModel(Path("front.h5"));
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  EXPECT_EQ(converted->num_vertices(), static_cast<int>(f.front.size()));
+  EXPECT_EQ(converted->num_expression(), 4);
+  EXPECT_EQ(converted->num_landmarks(), 68);
+  EXPECT_EQ(converted->face_mask.size(), f.front.size());
+
+  CommandResult bad_set = RunMorphfit("info --model " + model + " --vertex_set half");
+  EXPECT_EQ(bad_set.exit_code, 1);
+  EXPECT_NE(bad_set.output.find("half"), std::string::npos) << bad_set.output;
 }
 
 TEST_F(CliMatTest, ErrorsAreReportedNotCrashedOn) {
