@@ -1,0 +1,411 @@
+// Analytic pixel and landmark Jacobians, explicit and fused (jacobian.h).
+#include "morphfit/render/jacobian.h"
+
+#include <cmath>
+#include <string>
+
+#include <Eigen/Dense>
+
+#include "morphfit/math/camera.h"
+#include "morphfit/math/raster.h"
+#include "morphfit/math/rotation.h"
+#include "morphfit/math/shading.h"
+
+namespace morphfit::render {
+namespace {
+
+template <typename T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+constexpr int64_t kRowChunk = 8;  // image rows per fused chunk (fixed: determinism)
+
+// Per-vertex derivatives of the camera-frame point X and the unit view normal n with respect to
+// the shape coefficients (3 x Ks each) and the rotation (3 x 3, column j = d/dω_j).
+template <typename T>
+struct VertexJacobians {
+  std::vector<int> slot;  // vertex -> slot, -1 = not needed
+  RowMat<T> dpoint_dshape, dnormal_dshape;  // 3 * slots x Ks
+  std::vector<T> dpoint_drot, dnormal_drot;  // 9 per slot
+};
+
+template <typename T>
+VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
+                                          const JacobianModel& jm, const FaceGeometry<T>& g,
+                                          const std::vector<int>& needed, ThreadPool* pool) {
+  const int ks = static_cast<int>(jm.shape_rows.cols());
+  VertexJacobians<T> vj;
+  vj.slot.assign(model.num_vertices(), -1);
+  for (size_t s = 0; s < needed.size(); ++s) vj.slot[needed[s]] = static_cast<int>(s);
+  const int ns = static_cast<int>(needed.size());
+  vj.dpoint_dshape.resize(3 * ns, ks);
+  vj.dnormal_dshape.resize(3 * ns, ks);
+  vj.dpoint_drot.assign(9 * ns, T(0));
+  vj.dnormal_drot.assign(9 * ns, T(0));
+  const Eigen::Map<const Eigen::Matrix<T, 3, 3, Eigen::RowMajor>> R(g.rotation);
+  pool->ParallelForChunks(0, ns, 256, [&](int64_t b, int64_t e, int64_t) {
+    Eigen::Matrix<T, 3, Eigen::Dynamic> dm(3, ks), d0(3, ks), d1(3, ks), d2(3, ks);
+    for (int64_t s = b; s < e; ++s) {
+      const int v = needed[s];
+      const auto rows = [&](int vertex) {
+        return jm.shape_rows.block(3 * vertex, 0, 3, ks).template cast<T>();
+      };
+      vj.dpoint_dshape.block(3 * s, 0, 3, ks) = R * rows(v);
+      // dM/dθ = sum over adjacent triangles of d[(v1 - v0) x (v2 - v0)] =
+      //   (B1 - B0) x e2 - (B2 - B0) x e1, column by column.
+      dm.setZero();
+      for (int o = jm.vertex_triangle_offsets[v]; o < jm.vertex_triangle_offsets[v + 1]; ++o) {
+        const int f = jm.vertex_triangles[o];
+        const int i0 = model.triangles(0, f), i1 = model.triangles(1, f), i2 = model.triangles(2, f);
+        Eigen::Matrix<T, 3, 1> e1, e2;
+        for (int k = 0; k < 3; ++k) {
+          e1[k] = g.vertices_model[3 * i1 + k] - g.vertices_model[3 * i0 + k];
+          e2[k] = g.vertices_model[3 * i2 + k] - g.vertices_model[3 * i0 + k];
+        }
+        d0 = rows(i0);
+        d1 = rows(i1) - d0;
+        d2 = rows(i2) - d0;
+        // A x e for a 3 x K matrix A: rows (a1 e2 - a2 e1, a2 e0 - a0 e2, a0 e1 - a1 e0).
+        dm.row(0) += d1.row(1) * e2[2] - d1.row(2) * e2[1] - (d2.row(1) * e1[2] - d2.row(2) * e1[1]);
+        dm.row(1) += d1.row(2) * e2[0] - d1.row(0) * e2[2] - (d2.row(2) * e1[0] - d2.row(0) * e1[2]);
+        dm.row(2) += d1.row(0) * e2[1] - d1.row(1) * e2[0] - (d2.row(0) * e1[1] - d2.row(1) * e1[0]);
+      }
+      const T* raw = &g.normals_model_raw[3 * v];
+      T m[3], dn_draw[9];
+      math::NormalizeWithJacobian(raw, m, dn_draw);
+      const Eigen::Map<const Eigen::Matrix<T, 3, 3, Eigen::RowMajor>> J(dn_draw);
+      // View normal = F R m, F = diag(1, -1, -1).
+      Eigen::Matrix<T, 3, 3> FR = R;
+      FR.row(1) *= T(-1);
+      FR.row(2) *= T(-1);
+      vj.dnormal_dshape.block(3 * s, 0, 3, ks) = (FR * J) * dm;
+      for (int j = 0; j < 3; ++j) {
+        T dp[3], dn[3];
+        math::Rotate(g.drotation[j], &g.vertices_model[3 * v], dp);
+        math::Rotate(g.drotation[j], m, dn);
+        dn[1] = -dn[1];
+        dn[2] = -dn[2];
+        for (int a = 0; a < 3; ++a) {
+          vj.dpoint_drot[9 * s + 3 * a + j] = dp[a];
+          vj.dnormal_drot[9 * s + 3 * a + j] = dn[a];
+        }
+      }
+    }
+  });
+  return vj;
+}
+
+// Colour and its 3 x P rows (row-major, zeroed by the caller) of pixel (px, py) in triangle f.
+template <typename T>
+void EvaluatePixel(const models::MorphableModel& model, const JacobianModel& jm,
+                   const ParamLayout& layout, const FaceGeometry<T>& g,
+                   const VertexJacobians<T>& vj, const math::SpecularParams<T>& spec, int f,
+                   int px, int py, T color[3], T* rows) {
+  const int P = layout.total;
+  const int ks = static_cast<int>(jm.shape_rows.cols());
+  const int ka = static_cast<int>(jm.albedo_rows.cols());
+  int v[3];
+  T uv[6], z[3], l[3], dl_duv[3][6], bary[3], db_dl[3][3], db_dz[3][3];
+  const T* normals[3];
+  const T* albedos[3];
+  for (int k = 0; k < 3; ++k) {
+    v[k] = model.triangles(k, f);
+    uv[2 * k] = g.pixels[2 * v[k]];
+    uv[2 * k + 1] = g.pixels[2 * v[k] + 1];
+    z[k] = g.points_camera[3 * v[k] + 2];
+    normals[k] = &g.normals_view[3 * v[k]];
+    albedos[k] = &g.albedo[3 * v[k]];
+  }
+  math::ScreenBarycentrics<T>(uv, T(px), T(py), l, dl_duv);
+  math::PerspectiveBarycentrics<T>(l, z, g.perspective, bary, db_dl, db_dz);
+  math::PixelShading<T> sh;
+  math::ShadePixel(bary, normals, albedos, g.lighting, spec, &sh);
+  T dc_db[3][3], dc_dn[3][3];
+  math::ShadePixelGradient(normals, albedos, g.lighting, spec, sh, dc_db, dc_dn);
+  T duv_dpoint[3][6], duv_dcam[3][6];
+  for (int k = 0; k < 3; ++k) {
+    T tmp[2];
+    math::Project<T>(g.perspective, g.camera, &g.points_camera[3 * v[k]], tmp, duv_dpoint[k],
+                     duv_dcam[k]);
+  }
+  for (int c = 0; c < 3; ++c) {
+    color[c] = sh.color[c];
+    T* row = rows + static_cast<size_t>(c) * P;
+    T dc_duv[6] = {T(0), T(0), T(0), T(0), T(0), T(0)};
+    T dc_dz[3] = {T(0), T(0), T(0)};
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j) {
+        dc_dz[j] += dc_db[c][i] * db_dz[i][j];
+        for (int k = 0; k < 6; ++k) dc_duv[k] += dc_db[c][i] * db_dl[i][j] * dl_duv[j][k];
+      }
+    }
+    for (int k = 0; k < 3; ++k) {
+      const int s = vj.slot[v[k]];
+      T dc_dx[3], dc_dnk[3];
+      for (int a = 0; a < 3; ++a) {
+        dc_dx[a] = dc_duv[2 * k] * duv_dpoint[k][a] + dc_duv[2 * k + 1] * duv_dpoint[k][3 + a];
+        dc_dnk[a] = bary[k] * dc_dn[c][a];
+      }
+      dc_dx[2] += dc_dz[k];
+      for (int a = 0; a < 3; ++a) {
+        const T* gp = vj.dpoint_dshape.data() + static_cast<size_t>(3 * s + a) * ks;
+        const T* gn = vj.dnormal_dshape.data() + static_cast<size_t>(3 * s + a) * ks;
+        for (int q = 0; q < ks; ++q) row[layout.identity + q] += dc_dx[a] * gp[q] + dc_dnk[a] * gn[q];
+        for (int j = 0; j < 3; ++j) {
+          row[layout.rotation + j] += dc_dx[a] * vj.dpoint_drot[9 * s + 3 * a + j] +
+                                      dc_dnk[a] * vj.dnormal_drot[9 * s + 3 * a + j];
+        }
+        row[layout.translation + a] += dc_dx[a];
+        row[layout.camera + a] +=
+            dc_duv[2 * k] * duv_dcam[k][a] + dc_duv[2 * k + 1] * duv_dcam[k][3 + a];
+      }
+      const float* arow = jm.albedo_rows.data() + static_cast<size_t>(3 * v[k] + c) * ka;
+      const T wa = bary[k] * sh.shading[c];
+      for (int q = 0; q < ka; ++q) row[layout.albedo + q] += wa * static_cast<T>(arow[q]);
+    }
+    for (int k = 0; k < 9; ++k) row[layout.lighting + 9 * c + k] = sh.albedo[c] * sh.sh[k];
+  }
+}
+
+std::vector<int> NeededVertices(const models::MorphableModel& model,
+                                const std::vector<int32_t>& triangles) {
+  std::vector<uint8_t> mark(model.num_vertices(), 0);
+  for (int32_t f : triangles) {
+    if (f < 0) continue;
+    for (int k = 0; k < 3; ++k) mark[model.triangles(k, f)] = 1;
+  }
+  std::vector<int> needed;
+  for (int v = 0; v < model.num_vertices(); ++v) {
+    if (mark[v]) needed.push_back(v);
+  }
+  return needed;
+}
+
+double RobustWeight(const PhotometricOptions& o, double norm, double* rho) {
+  const double s = o.loss_scale;
+  switch (o.loss) {
+    case RobustLoss::kHuber:
+      *rho = norm <= s ? 0.5 * norm * norm : s * (norm - 0.5 * s);
+      return norm <= s ? 1.0 : s / norm;
+    case RobustLoss::kCauchy:
+      *rho = 0.5 * s * s * std::log1p(norm * norm / (s * s));
+      return 1.0 / (1.0 + norm * norm / (s * s));
+    case RobustLoss::kNone:
+      break;
+  }
+  *rho = 0.5 * norm * norm;
+  return 1.0;
+}
+
+}  // namespace
+
+JacobianModel MakeJacobianModel(const models::MorphableModel& model) {
+  JacobianModel jm;
+  const int n = model.num_vertices();
+  const int kid = model.num_identity(), kexp = model.num_expression();
+  jm.shape_rows.resize(3 * n, kid + kexp);
+  if (kid > 0) jm.shape_rows.leftCols(kid) = model.identity.basis;
+  if (kexp > 0) jm.shape_rows.rightCols(kexp) = model.expression.basis;
+  jm.albedo_rows = model.albedo.basis;
+  jm.vertex_triangle_offsets.assign(n + 1, 0);
+  for (int f = 0; f < model.num_triangles(); ++f) {
+    for (int k = 0; k < 3; ++k) ++jm.vertex_triangle_offsets[model.triangles(k, f) + 1];
+  }
+  for (int v = 0; v < n; ++v) jm.vertex_triangle_offsets[v + 1] += jm.vertex_triangle_offsets[v];
+  jm.vertex_triangles.resize(jm.vertex_triangle_offsets[n]);
+  std::vector<int> fill(jm.vertex_triangle_offsets.begin(), jm.vertex_triangle_offsets.end() - 1);
+  for (int f = 0; f < model.num_triangles(); ++f) {
+    for (int k = 0; k < 3; ++k) jm.vertex_triangles[fill[model.triangles(k, f)]++] = f;
+  }
+  return jm;
+}
+
+ParamLayout ParamLayout::For(const models::MorphableModel& model) {
+  ParamLayout l;
+  l.identity = 0;
+  l.expression = model.num_identity();
+  l.albedo = l.expression + model.num_expression();
+  l.lighting = l.albedo + model.num_albedo();
+  l.rotation = l.lighting + kNumLighting;
+  l.translation = l.rotation + 3;
+  l.camera = l.translation + 3;
+  l.total = l.camera + 3;
+  return l;
+}
+
+template <typename T>
+StatusOr<PixelRows<T>> ComputePixelRows(const models::MorphableModel& model,
+                                        const JacobianModel& jm, const FaceParams& params,
+                                        const VisibilityBuffer& vis,
+                                        const std::vector<Eigen::Vector2i>& pixels,
+                                        const RenderOptions& options, ThreadPool* pool) {
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  MORPHFIT_ASSIGN_OR_RETURN(FaceGeometry<T> g, ComputeGeometry<T>(model, params, p));
+  const ParamLayout layout = ParamLayout::For(model);
+  std::vector<int32_t> tris(pixels.size(), -1);
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    const Eigen::Vector2i& q = pixels[i];
+    if (q.x() >= 0 && q.y() >= 0 && q.x() < vis.width && q.y() < vis.height) {
+      tris[i] = vis.triangle[static_cast<size_t>(q.y()) * vis.width + q.x()];
+    }
+  }
+  const VertexJacobians<T> vj =
+      ComputeVertexJacobians<T>(model, jm, g, NeededVertices(model, tris), p);
+  const math::SpecularParams<T> spec = MakeSpecularParams<T>(options);
+  PixelRows<T> out;
+  out.jacobian = RowMat<T>::Zero(3 * pixels.size(), layout.total);
+  out.colors = Eigen::Matrix<T, Eigen::Dynamic, 1>::Zero(3 * pixels.size());
+  p->ParallelForChunks(0, static_cast<int64_t>(pixels.size()), 64,
+                       [&](int64_t b, int64_t e, int64_t) {
+                         for (int64_t i = b; i < e; ++i) {
+                           if (tris[i] < 0) continue;
+                           EvaluatePixel<T>(model, jm, layout, g, vj, spec, tris[i],
+                                            pixels[i].x(), pixels[i].y(), &out.colors[3 * i],
+                                            out.jacobian.row(3 * i).data());
+                         }
+                       });
+  return out;
+}
+
+StatusOr<NormalEquations> AccumulatePhotometric(
+    const models::MorphableModel& model, const JacobianModel& jm, const FaceParams& params,
+    const VisibilityBuffer& vis, const float* observed, const float* weights,
+    const RenderOptions& render_options, const PhotometricOptions& options, ThreadPool* pool) {
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  if (vis.width != params.image_width || vis.height != params.image_height) {
+    return InvalidArgumentError("photometric: visibility buffer size differs from the image size");
+  }
+  MORPHFIT_ASSIGN_OR_RETURN(FaceGeometry<float> g, ComputeGeometry<float>(model, params, p));
+  const ParamLayout layout = ParamLayout::For(model);
+  const int P = layout.total;
+  const VertexJacobians<float> vj =
+      ComputeVertexJacobians<float>(model, jm, g, NeededVertices(model, vis.triangle), p);
+  const math::SpecularParams<float> spec = MakeSpecularParams<float>(render_options);
+  struct Partial {
+    Eigen::MatrixXf jtj;
+    Eigen::VectorXf jtr;
+    double cost = 0.0;
+    int num_pixels = 0;
+  };
+  const int width = vis.width;
+  Partial zero;
+  const Partial total = p->ParallelReduce<Partial>(
+      0, vis.height, kRowChunk, zero,
+      [&](int64_t y0, int64_t y1) {
+        Partial part;
+        part.jtj = Eigen::MatrixXf::Zero(P, P);
+        part.jtr = Eigen::VectorXf::Zero(P);
+        // Tile of weighted rows: 3 per pixel; flushed into JᵀJ by a rank update (SYRK).
+        RowMat<float> tile = RowMat<float>::Zero(3 * width, P);
+        Eigen::VectorXf res(3 * width);
+        for (int64_t y = y0; y < y1; ++y) {
+          int n = 0;
+          for (int x = 0; x < width; ++x) {
+            const size_t i = static_cast<size_t>(y) * width + x;
+            const int32_t f = vis.triangle[i];
+            const float w = weights != nullptr ? weights[i] : 1.0f;
+            if (f < 0 || !(w > 0.0f)) continue;
+            float* rows = tile.row(3 * n).data();
+            std::fill(rows, rows + 3 * P, 0.0f);
+            float color[3];
+            EvaluatePixel<float>(model, jm, layout, g, vj, spec, f, x, static_cast<int>(y), color,
+                                 rows);
+            double r2 = 0.0;
+            float r[3];
+            for (int c = 0; c < 3; ++c) {
+              r[c] = color[c] - observed[3 * i + c];
+              r2 += static_cast<double>(r[c]) * r[c];
+            }
+            double rho = 0.0;
+            const double irls = RobustWeight(options, std::sqrt(r2), &rho);
+            part.cost += w * rho;
+            const float sw = static_cast<float>(std::sqrt(w * irls));
+            tile.block(3 * n, 0, 3, P) *= sw;
+            for (int c = 0; c < 3; ++c) res[3 * n + c] = sw * r[c];
+            ++n;
+            ++part.num_pixels;
+          }
+          if (n == 0) continue;
+          const auto block = tile.topRows(3 * n);
+          part.jtj.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());
+          part.jtr.noalias() += block.transpose() * res.head(3 * n);
+        }
+        return part;
+      },
+      [&](const Partial& a, const Partial& b) {
+        if (b.jtj.size() == 0) return a;
+        if (a.jtj.size() == 0) return b;
+        Partial s;
+        s.jtj = a.jtj + b.jtj;
+        s.jtr = a.jtr + b.jtr;
+        s.cost = a.cost + b.cost;
+        s.num_pixels = a.num_pixels + b.num_pixels;
+        return s;
+      });
+  NormalEquations out;
+  out.jtj = Eigen::MatrixXd::Zero(P, P);
+  out.jtr = Eigen::VectorXd::Zero(P);
+  if (total.jtj.size() != 0) {
+    out.jtj = total.jtj.cast<double>().selfadjointView<Eigen::Lower>();
+    out.jtr = total.jtr.cast<double>();
+  }
+  out.cost = total.cost;
+  out.num_pixels = total.num_pixels;
+  return out;
+}
+
+StatusOr<LandmarkRows> ComputeLandmarkRows(const models::MorphableModel& model,
+                                           const FaceParams& params) {
+  if (model.num_landmarks() == 0) {
+    return FailedPreconditionError("landmark Jacobian: the model has no landmarks");
+  }
+  MORPHFIT_ASSIGN_OR_RETURN(FaceGeometry<double> g, ComputeGeometry<double>(model, params, nullptr));
+  const ParamLayout layout = ParamLayout::For(model);
+  const int L = model.num_landmarks();
+  const int ks = model.num_identity() + model.num_expression();
+  LandmarkRows out;
+  out.uv.resize(2, L);
+  out.jacobian = Eigen::MatrixXd::Zero(2 * L, layout.total);
+  const Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>> R(g.rotation);
+  for (int k = 0; k < L; ++k) {
+    const int v = model.landmarks[k];
+    double uv[2], duv_dx[6], duv_dcam[6];
+    math::Project<double>(g.perspective, g.camera, &g.points_camera[3 * v], uv, duv_dx, duv_dcam);
+    out.uv(0, k) = uv[0];
+    out.uv(1, k) = uv[1];
+    const Eigen::Map<const Eigen::Matrix<double, 2, 3, Eigen::RowMajor>> D(duv_dx);
+    Eigen::MatrixXd rows(3, ks);
+    if (model.num_identity() > 0) {
+      rows.leftCols(model.num_identity()) =
+          model.identity.basis.middleRows(3 * v, 3).cast<double>();
+    }
+    if (model.num_expression() > 0) {
+      rows.rightCols(model.num_expression()) =
+          model.expression.basis.middleRows(3 * v, 3).cast<double>();
+    }
+    out.jacobian.block(2 * k, layout.identity, 2, ks) = D * R * rows;
+    for (int j = 0; j < 3; ++j) {
+      double dp[3];
+      math::Rotate(g.drotation[j], &g.vertices_model[3 * v], dp);
+      out.jacobian.block(2 * k, layout.rotation + j, 2, 1) =
+          D * Eigen::Vector3d(dp[0], dp[1], dp[2]);
+    }
+    out.jacobian.block(2 * k, layout.translation, 2, 3) = D;
+    for (int a = 0; a < 2; ++a) {
+      for (int j = 0; j < 3; ++j) out.jacobian(2 * k + a, layout.camera + j) = duv_dcam[3 * a + j];
+    }
+  }
+  return out;
+}
+
+template StatusOr<PixelRows<float>> ComputePixelRows<float>(
+    const models::MorphableModel&, const JacobianModel&, const FaceParams&,
+    const VisibilityBuffer&, const std::vector<Eigen::Vector2i>&, const RenderOptions&,
+    ThreadPool*);
+template StatusOr<PixelRows<double>> ComputePixelRows<double>(
+    const models::MorphableModel&, const JacobianModel&, const FaceParams&,
+    const VisibilityBuffer&, const std::vector<Eigen::Vector2i>&, const RenderOptions&,
+    ThreadPool*);
+
+}  // namespace morphfit::render
