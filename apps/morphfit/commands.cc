@@ -18,6 +18,11 @@ const std::vector<Command>& Commands() {
       {"sample_model", "generate the sample face model (.h5, BFM 2017 layout + morphfit metadata)",
        "morphfit sample_model --output PATH [--landmark_map_output PATH]",
        {"output", "landmark_map_output"}, &RunSampleModel},
+      {"render", "render FaceParams (or the mean face) to PNG channels and an OBJ mesh",
+       "morphfit render --model M [--params P.json] --output_dir D [--width 224 --height 224]\n"
+       "                [--channels image,mask,depth,normals,albedo,shading,specular,landmarks]",
+       {"model", "expression", "landmark_map", "params", "output_dir", "width", "height",
+        "channels", "threads"}, &RunRender},
   };
   return commands;
 }

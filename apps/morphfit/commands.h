@@ -23,6 +23,7 @@ int RunInfo();
 int RunDemo();
 int RunSampleModel();
 int RunConvert();
+int RunRender();
 
 }  // namespace morphfit::app
 

@@ -120,6 +120,12 @@ TEST(RendererTest, SampleFaceLooksLikeAFaceAndIsThreadCountIndependent) {
   const size_t centre = 128 * 256 + 128;
   EXPECT_EQ(r.mask[centre], 1);
   EXPECT_GT(r.normals[3 * centre + 2], 0.8f);
+  // View frame: the cheek on the image right faces +x, the forehead +y.
+  const size_t right = 128 * 256 + 128 + 70, top = (128 - 80) * 256 + 128;
+  ASSERT_EQ(r.mask[right], 1);
+  ASSERT_EQ(r.mask[top], 1);
+  EXPECT_GT(r.normals[3 * right], 0.3f);
+  EXPECT_GT(r.normals[3 * top + 1], 0.2f);
   // Frontal: every non-jaw landmark (17..67) is visible; jaw points sit on the silhouette.
   for (int k = models::kNumJawLandmarks; k < models::kNumLandmarks; ++k) {
     EXPECT_TRUE(r.landmark_visible[k]) << "landmark " << k;
