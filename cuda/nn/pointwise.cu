@@ -1,0 +1,303 @@
+// Elementwise, batch-norm and pooling kernels (pointwise_cuda.h). Formulas come from
+// nn/kernels/{activation,pool}.h; reductions are fixed-order block tree sums in double, so
+// results are deterministic. CPU twins: the nn::reference functions of the same names.
+#include "nn/pointwise_cuda.h"
+
+#include <cuda_runtime.h>
+
+namespace morphfit::nn_cuda {
+namespace {
+
+using nn::Pool2dGeometry;
+constexpr int kThreads = 256;
+
+unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+
+std::string Sync(const char* what) {
+  cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) e = cudaDeviceSynchronize();
+  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
+}
+
+#define MORPHFIT_NN_INDEX()                                                   \
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x
+
+__global__ void ActivationForwardKernel(nn::Activation a, float slope, int64_t n, const float* x,
+                                        float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i < n) y[i] = nn::ActivationValue(a, x[i], slope);
+}
+
+__global__ void ActivationBackwardKernel(nn::Activation a, float slope, int64_t n, const float* x,
+                                         const float* y, const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i < n) dx[i] = dy[i] * nn::ActivationDerivative(a, x[i], y[i], slope);
+}
+
+__global__ void AddKernel(int64_t n, const float* a, const float* b, float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i < n) y[i] = a[i] + b[i];
+}
+
+// Sum of v over the block (blockDim.x == kThreads), valid in every thread.
+__device__ double BlockSum(double v, double* shared) {
+  shared[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = kThreads / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
+    __syncthreads();
+  }
+  const double total = shared[0];
+  __syncthreads();
+  return total;
+}
+
+// One block per channel of x [n, c, hw].
+__global__ void BatchNormTrainKernel(int64_t n, int64_t c, int64_t hw, const float* x,
+                                     const float* gamma, const float* beta, double eps,
+                                     double momentum, float* y, float* save_mean,
+                                     float* save_inv_std, float* running_mean,
+                                     float* running_var) {
+  __shared__ double shared[kThreads];
+  const int64_t ch = blockIdx.x, count = n * hw;
+  double sum = 0.0;
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) sum += x[((k / hw) * c + ch) * hw + k % hw];
+  const double mean = BlockSum(sum, shared) / count;
+  double sq = 0.0;
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+    const double d = x[((k / hw) * c + ch) * hw + k % hw] - mean;
+    sq += d * d;
+  }
+  const double var = BlockSum(sq, shared) / count;
+  const double inv_std = 1.0 / sqrt(var + eps);
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+    const int64_t idx = ((k / hw) * c + ch) * hw + k % hw;
+    y[idx] = static_cast<float>(gamma[ch] * ((x[idx] - mean) * inv_std) + beta[ch]);
+  }
+  if (threadIdx.x == 0) {
+    save_mean[ch] = static_cast<float>(mean);
+    save_inv_std[ch] = static_cast<float>(inv_std);
+    const double unbiased = count > 1 ? var * count / (count - 1) : var;
+    if (running_mean) running_mean[ch] = static_cast<float>((1 - momentum) * running_mean[ch] + momentum * mean);
+    if (running_var) running_var[ch] = static_cast<float>((1 - momentum) * running_var[ch] + momentum * unbiased);
+  }
+}
+
+// One block per channel. `training` selects whether the statistics depend on x.
+__global__ void BatchNormBackwardKernel(bool training, int64_t n, int64_t c, int64_t hw,
+                                        const float* x, const float* gamma, const float* mean_in,
+                                        const float* stat_in, double eps, const float* dy,
+                                        float* dx, float* dgamma, float* dbeta) {
+  __shared__ double shared[kThreads];
+  const int64_t ch = blockIdx.x, count = n * hw;
+  const double mean = mean_in[ch];
+  // training: stat_in is save_inv_std; evaluation: stat_in is running_var.
+  const double inv_std = training ? static_cast<double>(stat_in[ch]) : 1.0 / sqrt(stat_in[ch] + eps);
+  double s_dy = 0.0, s_dy_xhat = 0.0;
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+    const int64_t idx = ((k / hw) * c + ch) * hw + k % hw;
+    s_dy += dy[idx];
+    s_dy_xhat += dy[idx] * (x[idx] - mean) * inv_std;
+  }
+  const double sum_dy = BlockSum(s_dy, shared), sum_dy_xhat = BlockSum(s_dy_xhat, shared);
+  if (threadIdx.x == 0) {
+    if (dgamma) dgamma[ch] += static_cast<float>(sum_dy_xhat);
+    if (dbeta) dbeta[ch] += static_cast<float>(sum_dy);
+  }
+  if (!dx) return;
+  const double scale = gamma[ch] * inv_std;
+  for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+    const int64_t idx = ((k / hw) * c + ch) * hw + k % hw;
+    if (training) {
+      const double x_hat = (x[idx] - mean) * inv_std;
+      dx[idx] = static_cast<float>(scale * (dy[idx] - sum_dy / count - x_hat * sum_dy_xhat / count));
+    } else {
+      dx[idx] = static_cast<float>(dy[idx] * scale);
+    }
+  }
+}
+
+__global__ void BatchNormEvalKernel(int64_t n, int64_t c, int64_t hw, const float* x,
+                                    const float* gamma, const float* beta, const float* mean,
+                                    const float* var, double eps, float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i >= n * c * hw) return;
+  const int64_t ch = (i / hw) % c;
+  const double inv_std = 1.0 / sqrt(static_cast<double>(var[ch]) + eps);
+  y[i] = static_cast<float>(gamma[ch] * ((x[i] - mean[ch]) * inv_std) + beta[ch]);
+}
+
+// Flat index of the maximum of output pixel (oh, ow)'s window in plane `in`.
+__device__ int64_t WindowArgmax(const Pool2dGeometry& g, const float* in, int64_t oh, int64_t ow) {
+  int64_t h0, h1, w0, w1;
+  nn::PoolWindow(g, oh, ow, &h0, &h1, &w0, &w1);
+  int64_t best = h0 * g.w + w0;
+  for (int64_t ih = h0; ih < h1; ++ih)
+    for (int64_t iw = w0; iw < w1; ++iw)
+      if (in[ih * g.w + iw] > in[best]) best = ih * g.w + iw;
+  return best;
+}
+
+__global__ void MaxPoolForwardKernel(Pool2dGeometry g, const float* x, float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i >= g.n * g.c * g.out_h * g.out_w) return;
+  const int64_t ow = i % g.out_w, oh = (i / g.out_w) % g.out_h, plane = i / (g.out_w * g.out_h);
+  const float* in = x + plane * g.h * g.w;
+  y[i] = in[WindowArgmax(g, in, oh, ow)];
+}
+
+// Output rows whose window covers input row ih: [lo, hi).
+__device__ void CoveringOutputs(int64_t i, int64_t stride, int64_t pad, int64_t k, int64_t out,
+                                int64_t* lo, int64_t* hi) {
+  const int64_t first = i + pad - k + 1;
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  const int64_t last = (i + pad) / stride + 1;
+  *hi = last < out ? last : out;
+}
+
+// One thread per input pixel: sums dy of every window whose maximum it is.
+__global__ void MaxPoolBackwardKernel(Pool2dGeometry g, const float* x, const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i >= g.n * g.c * g.h * g.w) return;
+  const int64_t iw = i % g.w, ih = (i / g.w) % g.h, plane = i / (g.w * g.h);
+  const float* in = x + plane * g.h * g.w;
+  int64_t oh0, oh1, ow0, ow1;
+  CoveringOutputs(ih, g.stride, g.pad, g.kernel, g.out_h, &oh0, &oh1);
+  CoveringOutputs(iw, g.stride, g.pad, g.kernel, g.out_w, &ow0, &ow1);
+  float sum = 0.0f;
+  for (int64_t oh = oh0; oh < oh1; ++oh)
+    for (int64_t ow = ow0; ow < ow1; ++ow)
+      if (WindowArgmax(g, in, oh, ow) == ih * g.w + iw) sum += dy[(plane * g.out_h + oh) * g.out_w + ow];
+  dx[i] = sum;
+}
+
+__global__ void AvgPoolForwardKernel(Pool2dGeometry g, const float* x, float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i >= g.n * g.c * g.out_h * g.out_w) return;
+  const int64_t ow = i % g.out_w, oh = (i / g.out_w) % g.out_h, plane = i / (g.out_w * g.out_h);
+  int64_t h0, h1, w0, w1;
+  nn::PoolWindow(g, oh, ow, &h0, &h1, &w0, &w1);
+  float sum = 0.0f;
+  for (int64_t ih = h0; ih < h1; ++ih)
+    for (int64_t iw = w0; iw < w1; ++iw) sum += x[(plane * g.h + ih) * g.w + iw];
+  y[i] = sum / static_cast<float>((h1 - h0) * (w1 - w0));
+}
+
+__global__ void AvgPoolBackwardKernel(Pool2dGeometry g, const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i >= g.n * g.c * g.h * g.w) return;
+  const int64_t iw = i % g.w, ih = (i / g.w) % g.h, plane = i / (g.w * g.h);
+  int64_t oh0, oh1, ow0, ow1;
+  CoveringOutputs(ih, g.stride, g.pad, g.kernel, g.out_h, &oh0, &oh1);
+  CoveringOutputs(iw, g.stride, g.pad, g.kernel, g.out_w, &ow0, &ow1);
+  float sum = 0.0f;
+  for (int64_t oh = oh0; oh < oh1; ++oh)
+    for (int64_t ow = ow0; ow < ow1; ++ow) {
+      int64_t h0, h1, w0, w1;
+      nn::PoolWindow(g, oh, ow, &h0, &h1, &w0, &w1);
+      sum += dy[(plane * g.out_h + oh) * g.out_w + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
+    }
+  dx[i] = sum;
+}
+
+// One block per plane.
+__global__ void GlobalAvgPoolKernel(int64_t hw, const float* x, float* y) {
+  __shared__ double shared[kThreads];
+  const int64_t plane = blockIdx.x;
+  double sum = 0.0;
+  for (int64_t p = threadIdx.x; p < hw; p += blockDim.x) sum += x[plane * hw + p];
+  const double total = BlockSum(sum, shared);
+  if (threadIdx.x == 0) y[plane] = static_cast<float>(total / hw);
+}
+
+__global__ void GlobalAvgPoolBackwardKernel(int64_t planes, int64_t hw, const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i < planes * hw) dx[i] = dy[i / hw] / static_cast<float>(hw);
+}
+
+}  // namespace
+
+std::string ActivationForward(nn::Activation a, float slope, int64_t n, const float* x, float* y) {
+  if (n > 0) ActivationForwardKernel<<<Blocks(n), kThreads>>>(a, slope, n, x, y);
+  return Sync("activation forward");
+}
+
+std::string ActivationBackward(nn::Activation a, float slope, int64_t n, const float* x,
+                               const float* y, const float* dy, float* dx) {
+  if (n > 0) ActivationBackwardKernel<<<Blocks(n), kThreads>>>(a, slope, n, x, y, dy, dx);
+  return Sync("activation backward");
+}
+
+std::string Add(int64_t n, const float* a, const float* b, float* y) {
+  if (n > 0) AddKernel<<<Blocks(n), kThreads>>>(n, a, b, y);
+  return Sync("add");
+}
+
+std::string BatchNormForwardTrain(int64_t n, int64_t c, int64_t hw, const float* x,
+                                  const float* gamma, const float* beta, double eps,
+                                  double momentum, float* y, float* save_mean,
+                                  float* save_inv_std, float* running_mean, float* running_var) {
+  BatchNormTrainKernel<<<static_cast<unsigned>(c), kThreads>>>(
+      n, c, hw, x, gamma, beta, eps, momentum, y, save_mean, save_inv_std, running_mean, running_var);
+  return Sync("batch norm forward (train)");
+}
+
+std::string BatchNormBackwardTrain(int64_t n, int64_t c, int64_t hw, const float* x,
+                                   const float* gamma, const float* save_mean,
+                                   const float* save_inv_std, const float* dy, float* dx,
+                                   float* dgamma, float* dbeta) {
+  BatchNormBackwardKernel<<<static_cast<unsigned>(c), kThreads>>>(
+      true, n, c, hw, x, gamma, save_mean, save_inv_std, 0.0, dy, dx, dgamma, dbeta);
+  return Sync("batch norm backward (train)");
+}
+
+std::string BatchNormForwardEval(int64_t n, int64_t c, int64_t hw, const float* x,
+                                 const float* gamma, const float* beta, const float* running_mean,
+                                 const float* running_var, double eps, float* y) {
+  if (n * c * hw > 0) {
+    BatchNormEvalKernel<<<Blocks(n * c * hw), kThreads>>>(n, c, hw, x, gamma, beta, running_mean,
+                                                          running_var, eps, y);
+  }
+  return Sync("batch norm forward (eval)");
+}
+
+std::string BatchNormBackwardEval(int64_t n, int64_t c, int64_t hw, const float* x,
+                                  const float* gamma, const float* running_mean,
+                                  const float* running_var, double eps, const float* dy, float* dx,
+                                  float* dgamma, float* dbeta) {
+  BatchNormBackwardKernel<<<static_cast<unsigned>(c), kThreads>>>(
+      false, n, c, hw, x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta);
+  return Sync("batch norm backward (eval)");
+}
+
+std::string MaxPool2dForward(const Pool2dGeometry& g, const float* x, float* y) {
+  MaxPoolForwardKernel<<<Blocks(g.n * g.c * g.out_h * g.out_w), kThreads>>>(g, x, y);
+  return Sync("max pool forward");
+}
+
+std::string MaxPool2dBackward(const Pool2dGeometry& g, const float* x, const float* dy, float* dx) {
+  MaxPoolBackwardKernel<<<Blocks(g.n * g.c * g.h * g.w), kThreads>>>(g, x, dy, dx);
+  return Sync("max pool backward");
+}
+
+std::string AvgPool2dForward(const Pool2dGeometry& g, const float* x, float* y) {
+  AvgPoolForwardKernel<<<Blocks(g.n * g.c * g.out_h * g.out_w), kThreads>>>(g, x, y);
+  return Sync("avg pool forward");
+}
+
+std::string AvgPool2dBackward(const Pool2dGeometry& g, const float* dy, float* dx) {
+  AvgPoolBackwardKernel<<<Blocks(g.n * g.c * g.h * g.w), kThreads>>>(g, dy, dx);
+  return Sync("avg pool backward");
+}
+
+std::string GlobalAvgPoolForward(int64_t n, int64_t c, int64_t hw, const float* x, float* y) {
+  GlobalAvgPoolKernel<<<static_cast<unsigned>(n * c), kThreads>>>(hw, x, y);
+  return Sync("global avg pool forward");
+}
+
+std::string GlobalAvgPoolBackward(int64_t n, int64_t c, int64_t hw, const float* dy, float* dx) {
+  if (n * c * hw > 0) GlobalAvgPoolBackwardKernel<<<Blocks(n * c * hw), kThreads>>>(n * c, hw, dy, dx);
+  return Sync("global avg pool backward");
+}
+
+}  // namespace morphfit::nn_cuda

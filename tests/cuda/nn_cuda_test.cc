@@ -1,0 +1,238 @@
+// CUDA tensor-layer kernels vs their CPU twins (the header-only nn::reference kernels), one
+// table entry per op; every test skips with the reason where no CUDA device exists. Links only
+// morphfit_nn_cuda (CUDA) and GoogleTest.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "morphfit/nn/kernels/activation.h"
+#include "morphfit/nn/kernels/batch_norm.h"
+#include "morphfit/nn/kernels/conv_reference.h"
+#include "morphfit/nn/kernels/pool.h"
+#include "nn/conv_cuda.h"
+#include "nn/device_memory.h"
+#include "nn/pointwise_cuda.h"
+
+namespace morphfit::nn_cuda {
+namespace {
+
+// float on both sides; cuBLAS may use another summation order and FMA contraction than the
+// reference loops: for sums of <= ~600 products of U(-1, 1) values that is < 1e-4 relative.
+constexpr double kTolerance = 2e-4;
+
+#define MORPHFIT_SKIP_WITHOUT_CUDA()                           \
+  do {                                                         \
+    std::string reason;                                        \
+    if (!DeviceAvailable(&reason)) GTEST_SKIP() << reason;     \
+  } while (0)
+
+std::vector<float> Random(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> uni(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = uni(gen);
+  return v;
+}
+
+// Device copy of a host vector, freed on destruction.
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(const std::vector<float>& host) : n_(host.size()) {
+    void* p = nullptr;
+    EXPECT_EQ(Allocate(n_ * sizeof(float) + 4, &p), "");
+    ptr_ = static_cast<float*>(p);
+    EXPECT_EQ(CopyHostToDevice(ptr_, host.data(), n_ * sizeof(float)), "");
+  }
+  ~DeviceBuffer() { Free(ptr_); }
+  float* get() { return ptr_; }
+  std::vector<float> Host() const {
+    std::vector<float> out(n_);
+    EXPECT_EQ(CopyDeviceToHost(out.data(), ptr_, n_ * sizeof(float)), "");
+    return out;
+  }
+
+ private:
+  size_t n_;
+  float* ptr_ = nullptr;
+};
+
+double MaxScaledError(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = a.size() == b.size() ? 0.0 : 1e300;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(b[i])));
+  return worst;
+}
+
+struct ConvCase {
+  nn::Conv2dGeometry g;
+};
+
+nn::Conv2dGeometry Geometry(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out,
+                            int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t groups) {
+  nn::Conv2dGeometry g;
+  g.n = n, g.c_in = c_in, g.h = h, g.w = w, g.c_out = c_out, g.kh = k, g.kw = k;
+  g.stride = stride, g.pad = pad, g.dilation = dil, g.groups = groups;
+  g.out_h = nn::ConvOutputSize(h, k, stride, pad, dil);
+  g.out_w = nn::ConvOutputSize(w, k, stride, pad, dil);
+  return g;
+}
+
+TEST(NnCudaTest, ConvMatchesReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  const nn::Conv2dGeometry cases[] = {
+      Geometry(2, 3, 17, 13, 8, 3, 1, 1, 1, 1), Geometry(1, 8, 16, 16, 16, 3, 2, 2, 2, 2),
+      Geometry(2, 12, 9, 9, 12, 3, 2, 1, 1, 12), Geometry(3, 16, 7, 7, 24, 1, 1, 0, 1, 1),
+      Geometry(1, 3, 40, 40, 64, 7, 2, 3, 1, 1)};
+  for (const nn::Conv2dGeometry& g : cases) {
+    const size_t nx = g.n * g.c_in * g.h * g.w, ny = g.n * g.c_out * g.out_h * g.out_w;
+    const std::vector<float> x = Random(nx, 1), w = Random(g.weight_size(), 2),
+                             b = Random(g.c_out, 3), dy = Random(ny, 4);
+    std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), 0.5f);
+    nn::reference::Conv2dForward<float>(g, x.data(), w.data(), b.data(), y.data());
+    nn::reference::Conv2dBackward<float>(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+    DeviceBuffer dx_d(x), dw_d(w), db_d(b), dy_d(dy), y_d(y), dxo(dx),
+        dwo(std::vector<float>(w.size(), 0.5f)), dbo(std::vector<float>(b.size(), 0.5f));
+    ASSERT_EQ(Conv2dForward(g, dx_d.get(), dw_d.get(), db_d.get(), y_d.get()), "");
+    ASSERT_EQ(Conv2dBackward(g, dx_d.get(), dw_d.get(), dy_d.get(), dxo.get(), dwo.get(), dbo.get()), "");
+    EXPECT_LT(MaxScaledError(y_d.Host(), y), kTolerance) << "forward, groups " << g.groups;
+    EXPECT_LT(MaxScaledError(dxo.Host(), dx), kTolerance) << "dx, groups " << g.groups;
+    EXPECT_LT(MaxScaledError(dwo.Host(), dw), kTolerance) << "dw (accumulated), groups " << g.groups;
+    EXPECT_LT(MaxScaledError(dbo.Host(), db), kTolerance) << "db (accumulated)";
+  }
+}
+
+TEST(NnCudaTest, LinearMatchesReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  const int64_t n = 5, in = 37, out = 11;
+  const std::vector<float> x = Random(n * in, 5), w = Random(out * in, 6), b = Random(out, 7),
+                           dy = Random(n * out, 8);
+  std::vector<float> y(n * out), dx(n * in), dw(w.size(), 0.0f), db(out, 0.0f);
+  nn::reference::LinearForward<float>(n, in, out, x.data(), w.data(), b.data(), y.data());
+  nn::reference::LinearBackward<float>(n, in, out, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+  DeviceBuffer xd(x), wd(w), bd(b), dyd(dy), yd(y), dxd(dx), dwd(std::vector<float>(w.size(), 0.0f)),
+      dbd(std::vector<float>(out, 0.0f));
+  ASSERT_EQ(LinearForward(n, in, out, xd.get(), wd.get(), bd.get(), yd.get()), "");
+  ASSERT_EQ(LinearBackward(n, in, out, xd.get(), wd.get(), dyd.get(), dxd.get(), dwd.get(), dbd.get()), "");
+  EXPECT_LT(MaxScaledError(yd.Host(), y), kTolerance);
+  EXPECT_LT(MaxScaledError(dxd.Host(), dx), kTolerance);
+  EXPECT_LT(MaxScaledError(dwd.Host(), dw), kTolerance);
+  EXPECT_LT(MaxScaledError(dbd.Host(), db), kTolerance);
+}
+
+TEST(NnCudaTest, ActivationsAndAddMatchReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  const int64_t n = 1000;
+  const std::vector<float> x = Random(n, 9, -3, 3), dy = Random(n, 10), b = Random(n, 11);
+  for (nn::Activation a : {nn::Activation::kRelu, nn::Activation::kLeakyRelu,
+                           nn::Activation::kSigmoid, nn::Activation::kTanh}) {
+    std::vector<float> y(n), dx(n);
+    nn::reference::ActivationForward<float>(a, 0.2f, n, x.data(), y.data());
+    nn::reference::ActivationBackward<float>(a, 0.2f, n, x.data(), y.data(), dy.data(), dx.data());
+    DeviceBuffer xd(x), yd(y), dyd(dy), dxd(dx);
+    ASSERT_EQ(ActivationForward(a, 0.2f, n, xd.get(), yd.get()), "");
+    ASSERT_EQ(ActivationBackward(a, 0.2f, n, xd.get(), yd.get(), dyd.get(), dxd.get()), "");
+    EXPECT_LT(MaxScaledError(yd.Host(), y), 1e-6) << nn::ActivationName(a);
+    EXPECT_LT(MaxScaledError(dxd.Host(), dx), 1e-6) << nn::ActivationName(a);
+  }
+  DeviceBuffer ad(x), bd(b), yd(x);
+  ASSERT_EQ(Add(n, ad.get(), bd.get(), yd.get()), "");
+  const std::vector<float> sum = yd.Host();
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(sum[i], x[i] + b[i]);
+}
+
+TEST(NnCudaTest, BatchNormMatchesReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  const int64_t n = 3, c = 5, hw = 37, total = n * c * hw;
+  const std::vector<float> x = Random(total, 12, -2, 3), gamma = Random(c, 13), beta = Random(c, 14),
+                           dy = Random(total, 15), rvar = Random(c, 16, 0.5f, 1.5f);
+  std::vector<float> y(total), mean(c), inv_std(c), dx(total), dg(c, 0.0f), dbeta(c, 0.0f);
+  nn::reference::BatchNormForwardTrain<float>(n, c, hw, x.data(), gamma.data(), beta.data(), 1e-5,
+                                              y.data(), mean.data(), inv_std.data());
+  nn::reference::BatchNormBackwardTrain<float>(n, c, hw, x.data(), gamma.data(), mean.data(),
+                                               inv_std.data(), dy.data(), dx.data(), dg.data(), dbeta.data());
+  DeviceBuffer xd(x), gd(gamma), bd(beta), dyd(dy), yd(y), md(mean), sd(inv_std), dxd(dx),
+      dgd(std::vector<float>(c, 0.0f)), dbd(std::vector<float>(c, 0.0f));
+  ASSERT_EQ(BatchNormForwardTrain(n, c, hw, xd.get(), gd.get(), bd.get(), 1e-5, 0.1, yd.get(),
+                                  md.get(), sd.get(), nullptr, nullptr), "");
+  ASSERT_EQ(BatchNormBackwardTrain(n, c, hw, xd.get(), gd.get(), md.get(), sd.get(), dyd.get(),
+                                   dxd.get(), dgd.get(), dbd.get()), "");
+  EXPECT_LT(MaxScaledError(yd.Host(), y), kTolerance);
+  EXPECT_LT(MaxScaledError(md.Host(), mean), kTolerance);
+  EXPECT_LT(MaxScaledError(dxd.Host(), dx), kTolerance);
+  EXPECT_LT(MaxScaledError(dgd.Host(), dg), kTolerance);
+  EXPECT_LT(MaxScaledError(dbd.Host(), dbeta), kTolerance);
+  // Evaluation mode with running statistics.
+  std::vector<float> y_eval(total), dx_eval(total), dg_eval(c, 0.0f), db_eval(c, 0.0f);
+  nn::reference::BatchNormForwardEval<float>(n, c, hw, x.data(), gamma.data(), beta.data(), mean.data(),
+                                             rvar.data(), 1e-5, y_eval.data());
+  nn::reference::BatchNormBackwardEval<float>(n, c, hw, x.data(), gamma.data(), mean.data(), rvar.data(),
+                                              1e-5, dy.data(), dx_eval.data(), dg_eval.data(), db_eval.data());
+  DeviceBuffer rvd(rvar), yed(y_eval), dxed(dx_eval), dged(std::vector<float>(c, 0.0f)),
+      dbed(std::vector<float>(c, 0.0f));
+  ASSERT_EQ(BatchNormForwardEval(n, c, hw, xd.get(), gd.get(), bd.get(), md.get(), rvd.get(), 1e-5, yed.get()), "");
+  ASSERT_EQ(BatchNormBackwardEval(n, c, hw, xd.get(), gd.get(), md.get(), rvd.get(), 1e-5, dyd.get(),
+                                  dxed.get(), dged.get(), dbed.get()), "");
+  EXPECT_LT(MaxScaledError(yed.Host(), y_eval), kTolerance);
+  EXPECT_LT(MaxScaledError(dxed.Host(), dx_eval), kTolerance);
+  EXPECT_LT(MaxScaledError(dged.Host(), dg_eval), kTolerance);
+  EXPECT_LT(MaxScaledError(dbed.Host(), db_eval), kTolerance);
+}
+
+TEST(NnCudaTest, PoolingMatchesReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  for (const auto& [kernel, stride, pad] : {std::tuple<int, int, int>{3, 2, 1}, {2, 2, 0}, {3, 1, 1}}) {
+    nn::Pool2dGeometry g;
+    g.n = 2, g.c = 3, g.h = 11, g.w = 9, g.kernel = kernel, g.stride = stride, g.pad = pad;
+    g.out_h = nn::ConvOutputSize(g.h, kernel, stride, pad, 1);
+    g.out_w = nn::ConvOutputSize(g.w, kernel, stride, pad, 1);
+    const size_t nx = g.n * g.c * g.h * g.w, ny = g.n * g.c * g.out_h * g.out_w;
+    const std::vector<float> x = Random(nx, 17), dy = Random(ny, 18);
+    std::vector<float> ymax(ny), yavg(ny), dxmax(nx), dxavg(nx);
+    std::vector<int32_t> argmax(ny);
+    nn::reference::MaxPool2dForward<float>(g, x.data(), ymax.data(), argmax.data());
+    nn::reference::MaxPool2dBackward<float>(g, argmax.data(), dy.data(), dxmax.data());
+    nn::reference::AvgPool2dForward<float>(g, x.data(), yavg.data());
+    nn::reference::AvgPool2dBackward<float>(g, dy.data(), dxavg.data());
+    DeviceBuffer xd(x), dyd(dy), y1(ymax), y2(yavg), d1(dxmax), d2(dxavg);
+    ASSERT_EQ(MaxPool2dForward(g, xd.get(), y1.get()), "");
+    ASSERT_EQ(MaxPool2dBackward(g, xd.get(), dyd.get(), d1.get()), "");
+    ASSERT_EQ(AvgPool2dForward(g, xd.get(), y2.get()), "");
+    ASSERT_EQ(AvgPool2dBackward(g, dyd.get(), d2.get()), "");
+    EXPECT_EQ(y1.Host(), ymax);
+    EXPECT_LT(MaxScaledError(d1.Host(), dxmax), 1e-6);
+    EXPECT_LT(MaxScaledError(y2.Host(), yavg), 1e-6);
+    EXPECT_LT(MaxScaledError(d2.Host(), dxavg), 1e-6);
+  }
+  const int64_t n = 2, c = 4, hw = 300;
+  const std::vector<float> x = Random(n * c * hw, 19), dy = Random(n * c, 20);
+  std::vector<float> y(n * c), dx(n * c * hw);
+  nn::reference::GlobalAvgPoolForward<float>(n, c, hw, x.data(), y.data());
+  nn::reference::GlobalAvgPoolBackward<float>(n, c, hw, dy.data(), dx.data());
+  DeviceBuffer xd(x), dyd(dy), yd(y), dxd(dx);
+  ASSERT_EQ(GlobalAvgPoolForward(n, c, hw, xd.get(), yd.get()), "");
+  ASSERT_EQ(GlobalAvgPoolBackward(n, c, hw, dyd.get(), dxd.get()), "");
+  EXPECT_LT(MaxScaledError(yd.Host(), y), 1e-6);
+  EXPECT_LT(MaxScaledError(dxd.Host(), dx), 1e-6);
+}
+
+TEST(NnCudaTest, AllocatorReusesFreedBlocks) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  void* a = nullptr;
+  ASSERT_EQ(Allocate(1000, &a), "");
+  Free(a);
+  const int64_t mallocs = GetAllocatorStats().num_device_mallocs;
+  void* b = nullptr;
+  ASSERT_EQ(Allocate(900, &b), "");  // same 1024-byte bucket
+  EXPECT_EQ(b, a);
+  EXPECT_EQ(GetAllocatorStats().num_device_mallocs, mallocs);
+  Free(b);
+  EmptyCache();
+  EXPECT_EQ(GetAllocatorStats().bytes_cached, 0u);
+}
+
+}  // namespace
+}  // namespace morphfit::nn_cuda
