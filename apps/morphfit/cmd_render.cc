@@ -86,6 +86,7 @@ int RunRender() {
   const render::RenderResult& r = r_or.value();
   const int w = r.width, h = r.height;
   const std::string dir = FLAGS_output_dir + "/";
+  if (Status made = MakeDirectories(FLAGS_output_dir); !made.ok()) return Fail(made.message());
   std::stringstream list(FLAGS_channels);
   std::string ch;
   while (std::getline(list, ch, ',')) {
