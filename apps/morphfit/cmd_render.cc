@@ -79,6 +79,12 @@ int RunRender() {
     params.translation.x() = -0.5 * (box[0] + box[3]);
     params.translation.y() = 0.5 * (box[1] + box[4]);
     params.translation.z() = distance;
+    // Default light: Deep3DFaceRecon's ambient 0.8 plus a soft key light from the front and
+    // above (band 2 is +z, band 1 is -y in the view frame), so the face reads as 3D.
+    for (int c = 0; c < 3; ++c) {
+      params.lighting[c * kNumShBands + 1] = -0.06;
+      params.lighting[c * kNumShBands + 2] = 0.12;
+    }
   }
   ThreadPool pool(FLAGS_threads);
   auto r_or = render::Render(model, params, render::RenderOptions(), &pool);
