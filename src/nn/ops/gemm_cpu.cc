@@ -57,20 +57,38 @@ bool IsPointwise(const Conv2dGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
 }
 
-// cols [col_rows, out_h * out_w] from one group's input x_group [c_in/groups, h, w].
+// Decomposes im2col row `row` into its channel and kernel tap (the inverse of the row order in
+// Im2colSource), so the inner loops need no divisions.
+struct RowTap {
+  int64_t c, di, dj;  // channel, vertical and horizontal offset (tap * dilation - pad)
+};
+RowTap TapOf(const Conv2dGeometry& g, int64_t row) {
+  const int64_t j = row % g.kw, i = (row / g.kw) % g.kh;
+  return {row / (g.kw * g.kh), i * g.dilation - g.pad, j * g.dilation - g.pad};
+}
+
+// cols [col_rows, out_h * out_w] from one group's input x_group [c_in/groups, h, w]; the same
+// map as Im2colSource, written row by row.
 template <typename T>
 void Im2col(const Conv2dGeometry& g, const T* x_group, T* cols) {
   const int64_t num_cols = g.col_cols();
   CpuPool().ParallelForChunks(0, g.col_rows(), kIm2colRowChunk,
                               [&](int64_t begin, int64_t end, int64_t) {
     for (int64_t row = begin; row < end; ++row) {
+      const RowTap tap = TapOf(g, row);
+      const T* plane = x_group + tap.c * g.h * g.w;
       T* out = cols + row * num_cols;
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        T* out_row = out + oh * g.out_w;
+        const int64_t ih = oh * g.stride + tap.di;
+        if (ih < 0 || ih >= g.h) {
+          std::fill(out_row, out_row + g.out_w, T(0));
+          continue;
+        }
+        const T* in_row = plane + ih * g.w;
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          int64_t c, ih, iw;
-          out[oh * g.out_w + ow] =
-              Im2colSource(g, row, oh, ow, &c, &ih, &iw) ? x_group[(c * g.h + ih) * g.w + iw]
-                                                         : T(0);
+          const int64_t iw = ow * g.stride + tap.dj;
+          out_row[ow] = (iw >= 0 && iw < g.w) ? in_row[iw] : T(0);
         }
       }
     }
@@ -84,13 +102,17 @@ void Col2imAdd(const Conv2dGeometry& g, const T* cols, T* dx_group) {
   const int64_t num_cols = g.col_cols(), rows_per_channel = g.kh * g.kw;
   CpuPool().ParallelForChunks(0, g.c_in_per_group(), 1, [&](int64_t begin, int64_t end, int64_t) {
     for (int64_t row = begin * rows_per_channel; row < end * rows_per_channel; ++row) {
+      const RowTap tap = TapOf(g, row);
+      T* plane = dx_group + tap.c * g.h * g.w;
       const T* in = cols + row * num_cols;
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const int64_t ih = oh * g.stride + tap.di;
+        if (ih < 0 || ih >= g.h) continue;
+        T* out_row = plane + ih * g.w;
+        const T* in_row = in + oh * g.out_w;
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          int64_t c, ih, iw;
-          if (Im2colSource(g, row, oh, ow, &c, &ih, &iw)) {
-            dx_group[(c * g.h + ih) * g.w + iw] += in[oh * g.out_w + ow];
-          }
+          const int64_t iw = ow * g.stride + tap.dj;
+          if (iw >= 0 && iw < g.w) out_row[iw] += in_row[ow];
         }
       }
     }
