@@ -60,6 +60,34 @@ case "$case_name" in
     expect_in '"format": "morphfit.face_params"' "$tmp/demo/face_params.json"
     ls "$tmp/demo" | grep -q '\.tmp' && fail "temporary files left behind"
     ;;
+  render)
+    out="$tmp/render"
+    "$bin" render --model sample --output_dir "$out" \
+      --channels image,mask,depth,normals,albedo,shading,specular,landmarks >"$tmp/out" 2>&1 ||
+      { cat "$tmp/out"; fail "render exited $?"; }
+    for f in image.png mask.png depth.png depth.json normals.png albedo.png shading.png \
+             specular.png landmarks.txt mesh.obj; do
+      [ -s "$out/$f" ] || { ls -la "$out"; fail "render did not write $f"; }
+    done
+    expect_in '"units_per_mm"' "$out/depth.json"
+    expect_in "face pixels" "$tmp/out"
+    [ "$(grep -vc '^#' "$out/landmarks.txt")" = 68 ] || fail "landmarks.txt must list 68 points"
+    "$bin" render --model sample --output_dir "$tmp/plain" >"$tmp/out2" 2>&1 ||
+      { cat "$tmp/out2"; fail "render with default channels exited $?"; }
+    for f in image.png mask.png mesh.obj; do [ -s "$tmp/plain/$f" ] || fail "default render lacks $f"; done
+    # A FaceParams record from the demo renders; the same with 2 identity coefficients fails.
+    "$bin" demo --output_dir "$tmp/demo" >/dev/null 2>&1 || fail "demo exited $?"
+    "$bin" render --model sample --params "$tmp/demo/face_params.json" \
+      --output_dir "$tmp/from_params" >"$tmp/out3" 2>&1 || { cat "$tmp/out3"; fail "render --params exited $?"; }
+    [ -s "$tmp/from_params/image.png" ] || fail "render --params wrote no image"
+    sed -E 's/^  "identity": \[.*\](,?)$/  "identity": [0.5, -0.5]\1/' \
+      "$tmp/demo/face_params.json" >"$tmp/bad_params.json"
+    expect_in '"identity": \[0.5, -0.5\]' "$tmp/bad_params.json"
+    "$bin" render --model sample --params "$tmp/bad_params.json" --output_dir "$tmp/bad" \
+      >"$tmp/out4" 2>&1 && fail "wrong block sizes must fail"
+    expect_in "identity has 2 coefficients, the model has" "$tmp/out4"
+    [ -e "$tmp/bad/image.png" ] && fail "a failed render must not write images"
+    ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo "ok: $case_name"
