@@ -94,75 +94,45 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
   return vj;
 }
 
-// Colour and its 3 x P rows (row-major, zeroed by the caller) of pixel (px, py) in triangle f.
+// The shared per-pixel Jacobian's view of one face (math/pixel_jacobian.h); borrows g, vj, jm.
 template <typename T>
-void EvaluatePixel(const models::MorphableModel& model, const JacobianModel& jm,
-                   const ParamLayout& layout, const FaceGeometry<T>& g,
-                   const VertexJacobians<T>& vj, const math::SpecularParams<T>& spec, int f,
-                   int px, int py, T color[3], T* rows) {
-  const int P = layout.total;
-  const int ks = static_cast<int>(jm.shape_rows.cols());
-  const int ka = static_cast<int>(jm.albedo_rows.cols());
-  int v[3];
-  T uv[6], z[3], l[3], dl_duv[3][6], bary[3], db_dl[3][3], db_dz[3][3];
-  const T* normals[3];
-  const T* albedos[3];
-  for (int k = 0; k < 3; ++k) {
-    v[k] = model.triangles(k, f);
-    uv[2 * k] = g.pixels[2 * v[k]];
-    uv[2 * k + 1] = g.pixels[2 * v[k] + 1];
-    z[k] = g.points_camera[3 * v[k] + 2];
-    normals[k] = &g.normals_view[3 * v[k]];
-    albedos[k] = &g.albedo[3 * v[k]];
-  }
-  math::ScreenBarycentrics<T>(uv, T(px), T(py), l, dl_duv);
-  math::PerspectiveBarycentrics<T>(l, z, g.perspective, bary, db_dl, db_dz);
-  math::PixelShading<T> sh;
-  math::ShadePixel(bary, normals, albedos, g.lighting, spec, &sh);
-  T dc_db[3][3], dc_dn[3][3];
-  math::ShadePixelGradient(normals, albedos, g.lighting, spec, sh, dc_db, dc_dn);
-  T duv_dpoint[3][6], duv_dcam[3][6];
-  for (int k = 0; k < 3; ++k) {
-    T tmp[2];
-    math::Project<T>(g.perspective, g.camera, &g.points_camera[3 * v[k]], tmp, duv_dpoint[k],
-                     duv_dcam[k]);
-  }
+math::PixelJacobianInputs<T> MakePixelJacobianInputs(const models::MorphableModel& model,
+                                                     const JacobianModel& jm,
+                                                     const ParamLayout& layout,
+                                                     const FaceGeometry<T>& g,
+                                                     const VertexJacobians<T>& vj,
+                                                     const math::SpecularParams<T>& spec) {
+  math::PixelJacobianInputs<T> in;
+  in.shade = MakeShadeInputs(g, model, spec);
+  in.points_camera = g.points_camera.data();
+  in.camera = g.camera;
+  in.vertex_slot = vj.slot.data();
+  in.dpoint_dshape = vj.dpoint_dshape.data();
+  in.dnormal_dshape = vj.dnormal_dshape.data();
+  in.dpoint_drot = vj.dpoint_drot.data();
+  in.dnormal_drot = vj.dnormal_drot.data();
+  in.albedo_rows = jm.albedo_rows.data();
+  in.layout.shape = layout.identity;
+  in.layout.num_shape = static_cast<int>(jm.shape_rows.cols());
+  in.layout.albedo = layout.albedo;
+  in.layout.num_albedo = static_cast<int>(jm.albedo_rows.cols());
+  in.layout.lighting = layout.lighting;
+  in.layout.rotation = layout.rotation;
+  in.layout.translation = layout.translation;
+  in.layout.camera = layout.camera;
+  in.layout.total = layout.total;
+  return in;
+}
+
+// Colour and its 3 x P rows (row-major) of pixel (px, py) in triangle f.
+template <typename T>
+void EvaluatePixel(const math::PixelJacobianInputs<T>& in, int f, int px, int py, T color[3],
+                   T* rows) {
+  math::PixelSeeds<T> s;
+  math::ComputePixelSeeds(in, f, px, py, &s);
   for (int c = 0; c < 3; ++c) {
-    color[c] = sh.color[c];
-    T* row = rows + static_cast<size_t>(c) * P;
-    T dc_duv[6] = {T(0), T(0), T(0), T(0), T(0), T(0)};
-    T dc_dz[3] = {T(0), T(0), T(0)};
-    for (int i = 0; i < 3; ++i) {
-      for (int j = 0; j < 3; ++j) {
-        dc_dz[j] += dc_db[c][i] * db_dz[i][j];
-        for (int k = 0; k < 6; ++k) dc_duv[k] += dc_db[c][i] * db_dl[i][j] * dl_duv[j][k];
-      }
-    }
-    for (int k = 0; k < 3; ++k) {
-      const int s = vj.slot[v[k]];
-      T dc_dx[3], dc_dnk[3];
-      for (int a = 0; a < 3; ++a) {
-        dc_dx[a] = dc_duv[2 * k] * duv_dpoint[k][a] + dc_duv[2 * k + 1] * duv_dpoint[k][3 + a];
-        dc_dnk[a] = bary[k] * dc_dn[c][a];
-      }
-      dc_dx[2] += dc_dz[k];
-      for (int a = 0; a < 3; ++a) {
-        const T* gp = vj.dpoint_dshape.data() + static_cast<size_t>(3 * s + a) * ks;
-        const T* gn = vj.dnormal_dshape.data() + static_cast<size_t>(3 * s + a) * ks;
-        for (int q = 0; q < ks; ++q) row[layout.identity + q] += dc_dx[a] * gp[q] + dc_dnk[a] * gn[q];
-        for (int j = 0; j < 3; ++j) {
-          row[layout.rotation + j] += dc_dx[a] * vj.dpoint_drot[9 * s + 3 * a + j] +
-                                      dc_dnk[a] * vj.dnormal_drot[9 * s + 3 * a + j];
-        }
-        row[layout.translation + a] += dc_dx[a];
-        row[layout.camera + a] +=
-            dc_duv[2 * k] * duv_dcam[k][a] + dc_duv[2 * k + 1] * duv_dcam[k][3 + a];
-      }
-      const float* arow = jm.albedo_rows.data() + static_cast<size_t>(3 * v[k] + c) * ka;
-      const T wa = bary[k] * sh.shading[c];
-      for (int q = 0; q < ka; ++q) row[layout.albedo + q] += wa * static_cast<T>(arow[q]);
-    }
-    for (int k = 0; k < 9; ++k) row[layout.lighting + 9 * c + k] = sh.albedo[c] * sh.sh[k];
+    color[c] = s.color[c];
+    math::FillPixelRow(in, s, c, rows + static_cast<size_t>(c) * in.layout.total);
   }
 }
 
@@ -178,22 +148,6 @@ std::vector<int> NeededVertices(const models::MorphableModel& model,
     if (mark[v]) needed.push_back(v);
   }
   return needed;
-}
-
-double RobustWeight(const PhotometricOptions& o, double norm, double* rho) {
-  const double s = o.loss_scale;
-  switch (o.loss) {
-    case RobustLoss::kHuber:
-      *rho = norm <= s ? 0.5 * norm * norm : s * (norm - 0.5 * s);
-      return norm <= s ? 1.0 : s / norm;
-    case RobustLoss::kCauchy:
-      *rho = 0.5 * s * s * std::log1p(norm * norm / (s * s));
-      return 1.0 / (1.0 + norm * norm / (s * s));
-    case RobustLoss::kNone:
-      break;
-  }
-  *rho = 0.5 * norm * norm;
-  return 1.0;
 }
 
 }  // namespace
@@ -251,7 +205,8 @@ StatusOr<PixelRows<T>> ComputePixelRows(const models::MorphableModel& model,
   }
   const VertexJacobians<T> vj =
       ComputeVertexJacobians<T>(model, jm, g, NeededVertices(model, tris), p);
-  const math::SpecularParams<T> spec = MakeSpecularParams<T>(options);
+  const math::PixelJacobianInputs<T> in =
+      MakePixelJacobianInputs(model, jm, layout, g, vj, MakeSpecularParams<T>(options));
   PixelRows<T> out;
   out.jacobian = RowMat<T>::Zero(3 * pixels.size(), layout.total);
   out.colors = Eigen::Matrix<T, Eigen::Dynamic, 1>::Zero(3 * pixels.size());
@@ -259,9 +214,8 @@ StatusOr<PixelRows<T>> ComputePixelRows(const models::MorphableModel& model,
                        [&](int64_t b, int64_t e, int64_t) {
                          for (int64_t i = b; i < e; ++i) {
                            if (tris[i] < 0) continue;
-                           EvaluatePixel<T>(model, jm, layout, g, vj, spec, tris[i],
-                                            pixels[i].x(), pixels[i].y(), &out.colors[3 * i],
-                                            out.jacobian.row(3 * i).data());
+                           EvaluatePixel<T>(in, tris[i], pixels[i].x(), pixels[i].y(),
+                                            &out.colors[3 * i], out.jacobian.row(3 * i).data());
                          }
                        });
   return out;
@@ -281,7 +235,8 @@ StatusOr<NormalEquations> AccumulatePhotometric(
   const int P = layout.total;
   const VertexJacobians<float> vj =
       ComputeVertexJacobians<float>(model, jm, g, NeededVertices(model, vis.triangle), p);
-  const math::SpecularParams<float> spec = MakeSpecularParams<float>(render_options);
+  const math::PixelJacobianInputs<float> in = MakePixelJacobianInputs(
+      model, jm, layout, g, vj, MakeSpecularParams<float>(render_options));
   struct Partial {
     Eigen::MatrixXf jtj;
     Eigen::VectorXf jtr;
@@ -307,20 +262,11 @@ StatusOr<NormalEquations> AccumulatePhotometric(
             const float w = weights != nullptr ? weights[i] : 1.0f;
             if (f < 0 || !(w > 0.0f)) continue;
             float* rows = tile.row(3 * n).data();
-            std::fill(rows, rows + 3 * P, 0.0f);
             float color[3];
-            EvaluatePixel<float>(model, jm, layout, g, vj, spec, f, x, static_cast<int>(y), color,
-                                 rows);
-            double r2 = 0.0;
+            EvaluatePixel<float>(in, f, x, static_cast<int>(y), color, rows);
             float r[3];
-            for (int c = 0; c < 3; ++c) {
-              r[c] = color[c] - observed[3 * i + c];
-              r2 += static_cast<double>(r[c]) * r[c];
-            }
-            double rho = 0.0;
-            const double irls = RobustWeight(options, std::sqrt(r2), &rho);
-            part.cost += w * rho;
-            const float sw = static_cast<float>(std::sqrt(w * irls));
+            const float sw = math::WeightPixelResidual(color, observed + 3 * i, w, options.loss,
+                                                       options.loss_scale, r, &part.cost);
             tile.block(3 * n, 0, 3, P) *= sw;
             for (int c = 0; c < 3; ++c) res[3 * n + c] = sw * r[c];
             ++n;

@@ -125,23 +125,26 @@ math::SpecularParams<T> MakeSpecularParams(const RenderOptions& options) {
 }
 
 template <typename T>
+math::ShadeInputs<T> MakeShadeInputs(const FaceGeometry<T>& g, const models::MorphableModel& model,
+                                     const math::SpecularParams<T>& spec) {
+  math::ShadeInputs<T> in;
+  in.pixels = g.pixels.data();
+  in.depths = g.points_camera.data() + 2;
+  in.depth_stride = 3;
+  in.normals = g.normals_view.data();
+  in.albedo = g.albedo.data();
+  in.triangles = model.triangles.data();
+  in.perspective = g.perspective;
+  in.lighting = g.lighting;
+  in.spec = spec;
+  return in;
+}
+
+template <typename T>
 void ShadeTrianglePixel(const FaceGeometry<T>& g, const models::MorphableModel& model,
                         int triangle, int px, int py, const math::SpecularParams<T>& spec,
                         T bary[3], math::PixelShading<T>* shading) {
-  T uv[6], z[3], l[3];
-  const T* normals[3];
-  const T* albedos[3];
-  for (int k = 0; k < 3; ++k) {
-    const int v = model.triangles(k, triangle);
-    uv[2 * k] = g.pixels[2 * v];
-    uv[2 * k + 1] = g.pixels[2 * v + 1];
-    z[k] = g.points_camera[3 * v + 2];
-    normals[k] = &g.normals_view[3 * v];
-    albedos[k] = &g.albedo[3 * v];
-  }
-  math::ScreenBarycentrics<T>(uv, T(px), T(py), l, nullptr);
-  math::PerspectiveBarycentrics<T>(l, z, g.perspective, bary, nullptr, nullptr);
-  math::ShadePixel(bary, normals, albedos, g.lighting, spec, shading);
+  math::ShadeTrianglePixel(MakeShadeInputs(g, model, spec), triangle, px, py, bary, shading);
 }
 
 StatusOr<RenderResult> Render(const models::MorphableModel& model, const FaceParams& params,
@@ -160,34 +163,25 @@ StatusOr<RenderResult> Render(const models::MorphableModel& model, const FacePar
                       g.perspective, options.z_near_mm, pool, &r.visibility);
   const size_t num_pixels = static_cast<size_t>(r.width) * r.height;
   r.image.resize(3 * num_pixels);
-  for (size_t i = 0; i < num_pixels; ++i) {
-    for (int c = 0; c < 3; ++c) r.image[3 * i + c] = options.background[c];
-  }
-  r.mask.assign(num_pixels, 0);
-  r.normals.assign(3 * num_pixels, 0.0f);
-  r.albedo.assign(3 * num_pixels, 0.0f);
-  r.shading.assign(3 * num_pixels, 0.0f);
-  r.specular.assign(num_pixels, 0.0f);
-  const math::SpecularParams<float> spec = MakeSpecularParams<float>(options);
+  r.mask.resize(num_pixels);
+  r.normals.resize(3 * num_pixels);
+  r.albedo.resize(3 * num_pixels);
+  r.shading.resize(3 * num_pixels);
+  r.specular.resize(num_pixels);
+  const math::ShadeInputs<float> in =
+      MakeShadeInputs(g, model, MakeSpecularParams<float>(options));
+  const math::ChannelImages out{r.image.data(),  r.mask.data(),    r.normals.data(),
+                                r.albedo.data(), r.shading.data(), r.specular.data()};
+  const float background[3] = {options.background[0], options.background[1],
+                               options.background[2]};
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   p->ParallelForChunks(0, r.height, kRowChunk, [&](int64_t y0, int64_t y1, int64_t) {
     for (int64_t y = y0; y < y1; ++y) {
       for (int x = 0; x < r.width; ++x) {
-        const size_t i = static_cast<size_t>(y) * r.width + x;
-        const int32_t f = r.visibility.triangle[i];
-        if (f < 0) continue;
-        float bary[3];
-        math::PixelShading<float> s;
-        ShadeTrianglePixel(g, model, f, x, static_cast<int>(y), spec, bary, &s);
-        r.mask[i] = 1;
-        for (int c = 0; c < 3; ++c) {
-          r.image[3 * i + c] = s.color[c];
-          r.normals[3 * i + c] = s.normal[c];
-          r.albedo[3 * i + c] = s.albedo[c];
-          r.shading[3 * i + c] = s.shading[c];
-        }
-        r.specular[i] = s.specular;
+        const int64_t i = y * r.width + x;
+        math::ShadeVisibilityPixel(in, r.visibility.triangle[i], x, static_cast<int>(y), i,
+                                   background, out);
       }
     }
   });
@@ -219,6 +213,12 @@ template StatusOr<FaceGeometry<double>> ComputeGeometry<double>(const models::Mo
                                                                 const FaceParams&, ThreadPool*);
 template math::SpecularParams<float> MakeSpecularParams<float>(const RenderOptions&);
 template math::SpecularParams<double> MakeSpecularParams<double>(const RenderOptions&);
+template math::ShadeInputs<float> MakeShadeInputs<float>(const FaceGeometry<float>&,
+                                                        const models::MorphableModel&,
+                                                        const math::SpecularParams<float>&);
+template math::ShadeInputs<double> MakeShadeInputs<double>(const FaceGeometry<double>&,
+                                                          const models::MorphableModel&,
+                                                          const math::SpecularParams<double>&);
 template void ShadeTrianglePixel<float>(const FaceGeometry<float>&, const models::MorphableModel&,
                                         int, int, int, const math::SpecularParams<float>&,
                                         float*, math::PixelShading<float>*);

@@ -1,12 +1,14 @@
 // CPU visibility buffer: triangle setup in parallel, binning into bands of rows in triangle
 // order, then one z-buffer per band (bands in parallel), then a resolve pass for barycentrics.
-// Built with FMA contraction off (CMakeLists) so depths round as in the CUDA twin.
+// Per-triangle and per-pixel steps are math/visibility.h's, shared with the CUDA twin and the
+// serial reference. Built with FMA contraction off (CMakeLists) so depths round as on the GPU.
 #include "morphfit/render/visibility.h"
 
 #include <algorithm>
 #include <limits>
 
 #include "morphfit/math/raster.h"
+#include "morphfit/math/visibility.h"
 
 namespace morphfit::render {
 namespace {
@@ -40,16 +42,8 @@ void RasterizeVisibility(const float* pixels, const float* depths, int num_verti
   std::vector<uint8_t> valid(num_triangles, 0);
   p->ParallelForChunks(0, num_triangles, kSetupChunk, [&](int64_t b, int64_t e, int64_t) {
     for (int64_t f = b; f < e; ++f) {
-      float uv[6];
-      bool ok = true;
-      for (int i = 0; i < 3; ++i) {
-        const int32_t v = triangles[3 * f + i];
-        uv[2 * i] = pixels[2 * v];
-        uv[2 * i + 1] = pixels[2 * v + 1];
-        if (perspective && !(depths[v] > z_near_mm)) ok = false;
-      }
-      ok = ok && math::SetupScreenTriangle(uv, width, height, &setup[f]);
-      valid[f] = ok && setup[f].min_px <= setup[f].max_px && setup[f].min_py <= setup[f].max_py;
+      valid[f] = math::SetupVisibilityTriangle(pixels, depths, triangles, f, width, height,
+                                               perspective, z_near_mm, &setup[f]);
     }
   });
 
@@ -67,8 +61,8 @@ void RasterizeVisibility(const float* pixels, const float* depths, int num_verti
     const int row1 = std::min(height - 1, row0 + kBandRows - 1);
     for (int32_t f : bands[band]) {
       const math::ScreenTriangle& t = setup[f];
-      const float z[3] = {depths[triangles[3 * f]], depths[triangles[3 * f + 1]],
-                          depths[triangles[3 * f + 2]]};
+      float z[3];
+      math::TriangleDepths(depths, triangles, f, z);
       for (int y = std::max(row0, t.min_py); y <= std::min(row1, t.max_py); ++y) {
         for (int x = t.min_px; x <= t.max_px; ++x) {
           int64_t w[3];
@@ -90,17 +84,8 @@ void RasterizeVisibility(const float* pixels, const float* depths, int num_verti
         const size_t i = static_cast<size_t>(y) * width + x;
         const int32_t f = out->triangle[i];
         if (f < 0) continue;
-        float uv[6], z[3], l[3];
-        for (int k = 0; k < 3; ++k) {
-          const int32_t v = triangles[3 * f + k];
-          uv[2 * k] = pixels[2 * v];
-          uv[2 * k + 1] = pixels[2 * v + 1];
-          z[k] = depths[v];
-        }
-        math::ScreenBarycentrics<float>(uv, static_cast<float>(x), static_cast<float>(y), l,
-                                        nullptr);
-        math::PerspectiveBarycentrics<float>(l, z, perspective, &out->bary[3 * i], nullptr,
-                                             nullptr);
+        math::VisibilityBarycentrics(pixels, depths, triangles, f, x, static_cast<int>(y),
+                                     perspective, &out->bary[3 * i]);
       }
     }
   });

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "morphfit/math/visibility.h"
 #include "morphfit/models/sample_model.h"
 
 namespace morphfit::render {
@@ -94,6 +95,32 @@ TEST(VisibilityTest, GridAndFanHaveNoCracksAndNoDoubleCover) {
   // The centre (on all 7 triangles' shared vertex) is covered once; its neighbours too.
   const int c = 32;  // (64 - 1) / 2 = 31.5 -> vertex at 31.5: use the pixels around it
   EXPECT_EQ(hits[31 * 64 + 31] + hits[31 * 64 + c] + hits[c * 64 + 31] + hits[c * 64 + c], 4);
+}
+
+// The serial reference of math/visibility.h (the CUDA tests' CPU twin) gives exactly the banded,
+// threaded buffer, so CUDA == reference implies CUDA == RasterizeVisibility.
+TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
+  FaceParams p = FrontalSample(131);
+  p.rotation = Eigen::Vector3d(0.2, 0.5, 0.1) + p.rotation;  // a turned head: self-occlusion
+  ThreadPool two(2);
+  auto g = ComputeGeometry<float>(Sample(), p, &two);
+  ASSERT_TRUE(g.ok());
+  VisibilityBuffer banded;
+  RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(), Sample().num_vertices(),
+                      Sample().triangles.data(), Sample().num_triangles(), 131, 131, true, 1.0f,
+                      &two, &banded);
+  const size_t np = 131 * 131;
+  std::vector<int32_t> tri(np);
+  std::vector<float> bary(3 * np), depth(np);
+  math::RasterizeVisibilityReference(g->pixels_float.data(), g->depths_float.data(),
+                                     Sample().triangles.data(), Sample().num_triangles(), 131, 131,
+                                     true, 1.0f, tri.data(), bary.data(), depth.data());
+  ASSERT_GT(banded.num_covered(), 1000);
+  for (size_t i = 0; i < np; ++i) {
+    ASSERT_EQ(tri[i], banded.triangle[i]) << "pixel " << i;
+    ASSERT_EQ(depth[i], banded.depth[i]) << "pixel " << i;
+    for (int k = 0; k < 3; ++k) ASSERT_EQ(bary[3 * i + k], banded.bary[3 * i + k]);
+  }
 }
 
 TEST(RendererTest, SampleFaceLooksLikeAFaceAndIsThreadCountIndependent) {

@@ -16,6 +16,7 @@
 #include "morphfit/core/face_params.h"
 #include "morphfit/core/status.h"
 #include "morphfit/core/thread_pool.h"
+#include "morphfit/math/pixel_jacobian.h"
 #include "morphfit/models/morphable_model.h"
 #include "morphfit/render/renderer.h"
 
@@ -54,7 +55,7 @@ StatusOr<PixelRows<T>> ComputePixelRows(const models::MorphableModel& model,
                                         const std::vector<Eigen::Vector2i>& pixels,
                                         const RenderOptions& options, ThreadPool* pool);
 
-enum class RobustLoss { kNone, kHuber, kCauchy };
+using RobustLoss = math::RobustLoss;  // kNone, kHuber, kCauchy
 
 struct PhotometricOptions {
   RobustLoss loss = RobustLoss::kNone;

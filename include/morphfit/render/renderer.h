@@ -14,6 +14,7 @@
 #include "morphfit/core/face_params.h"
 #include "morphfit/core/status.h"
 #include "morphfit/core/thread_pool.h"
+#include "morphfit/math/render_pixel.h"
 #include "morphfit/math/shading.h"
 #include "morphfit/models/morphable_model.h"
 #include "morphfit/render/visibility.h"
@@ -66,6 +67,13 @@ void ShadeTrianglePixel(const FaceGeometry<T>& geometry, const models::Morphable
 
 template <typename T>
 math::SpecularParams<T> MakeSpecularParams(const RenderOptions& options);
+
+// The per-vertex arrays of `geometry` as the shared per-pixel shading reads them (borrowed:
+// geometry and model must outlive the result).
+template <typename T>
+math::ShadeInputs<T> MakeShadeInputs(const FaceGeometry<T>& geometry,
+                                     const models::MorphableModel& model,
+                                     const math::SpecularParams<T>& spec);
 
 struct RenderResult {
   int width = 0, height = 0;

@@ -1,0 +1,150 @@
+// The fitting renderer on a BFM-front-size random model (35,709 vertices, ~70k triangles; the
+// random model is a curved grid sheet, framed to fill a 224 x 224 image):
+//  - visibility + shading of all channels from given per-vertex geometry, one thread;
+//  - the same including the basis product, transform, normals and projection (render::Render),
+//    one thread;
+//  - one fused JᵀJ / Jᵀr for P = 80 + 64 + 80 + 27 + 9 = 260 parameters over the image, two
+//    threads (render::AccumulatePhotometric: geometry, vertex Jacobians, pixel rows, rank updates);
+//  - the baseline the issue names: an Eigen SYRK (rankUpdate) of a 66,000 x 257 float matrix on
+//    one thread, ~P² FLOPs per row.
+// Run (figures in bench/RESULTS.md):
+//   build/<preset>/bench/bench_render --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <Eigen/Core>
+#include <benchmark/benchmark.h>
+
+#include "morphfit/core/face_params.h"
+#include "morphfit/core/thread_pool.h"
+#include "morphfit/math/render_pixel.h"
+#include "morphfit/models/random_model.h"
+#include "morphfit/render/jacobian.h"
+#include "morphfit/render/renderer.h"
+#include "morphfit/render/visibility.h"
+
+namespace morphfit {
+namespace {
+
+constexpr int kSize = 224;
+
+const models::MorphableModel& Model() {
+  static const models::MorphableModel* model = [] {
+    models::RandomModelOptions o;
+    o.num_vertices = 35709;
+    return new models::MorphableModel(models::MakeRandomModel(o));
+  }();
+  return *model;
+}
+
+// Frontal pinhole view with the sheet's bounding box just filling the image (as `morphfit
+// render` frames the mean face, at fill factor 1).
+FaceParams Framed(const models::MorphableModel& m) {
+  const auto box = models::BoundingBox(m.shape_mean);
+  const double extent = std::max(box[3] - box[0], box[4] - box[1]);
+  const double focal = 2.0 * kSize;
+  const double distance = box[5] + focal * extent / kSize;
+  FaceParams p = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(), kSize,
+                                     kSize, focal, distance);
+  p.translation.x() = -0.5 * (box[0] + box[3]);
+  p.translation.y() = 0.5 * (box[1] + box[4]);
+  p.translation.z() = distance;
+  std::mt19937 gen(3);
+  std::normal_distribution<double> g(0.0, 0.3);
+  for (int k = 0; k < p.identity.size(); ++k) p.identity[k] = g(gen);
+  for (int k = 0; k < p.albedo.size(); ++k) p.albedo[k] = g(gen);
+  return p;
+}
+
+void BM_VisibilityAndShading_GivenVertices(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  ThreadPool pool(1);
+  const render::FaceGeometry<float> g = render::ComputeGeometry<float>(m, params, &pool).value();
+  const math::ShadeInputs<float> in =
+      render::MakeShadeInputs(g, m, render::MakeSpecularParams<float>(render::RenderOptions()));
+  const size_t np = static_cast<size_t>(kSize) * kSize;
+  std::vector<float> image(3 * np), normals(3 * np), albedo(3 * np), shading(3 * np), spec(np);
+  std::vector<uint8_t> mask(np);
+  const math::ChannelImages out{image.data(),  mask.data(),    normals.data(),
+                                albedo.data(), shading.data(), spec.data()};
+  const float background[3] = {0.0f, 0.0f, 0.0f};
+  render::VisibilityBuffer vis;
+  for (auto _ : state) {
+    render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
+                                m.triangles.data(), m.num_triangles(), kSize, kSize, true, 1.0f,
+                                &pool, &vis);
+    math::ShadeImageReference(in, vis.triangle.data(), kSize, kSize, background, out);
+    benchmark::DoNotOptimize(image.data());
+  }
+  state.counters["covered_px"] = vis.num_covered();
+  state.counters["triangles"] = m.num_triangles();
+  // Bytes touched per frame: per-vertex inputs (pixels 2, depth 1, normal 3, albedo 3 floats),
+  // triangles, the z-buffer (id + depth + bary) and the six channel images.
+  state.counters["bytes"] = 36.0 * m.num_vertices() + 12.0 * m.num_triangles() +
+                            np * (4 + 4 + 12) + np * (12 + 1 + 12 + 12 + 12 + 4);
+}
+BENCHMARK(BM_VisibilityAndShading_GivenVertices)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_Render_WithBasisProduct(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  ThreadPool pool(1);
+  for (auto _ : state) {
+    auto r = render::Render(m, params, render::RenderOptions(), &pool);
+    benchmark::DoNotOptimize(r.value().image.data());
+  }
+  const double modes = m.num_identity() + m.num_expression() + m.num_albedo();
+  state.counters["basis_flops"] = 2.0 * 3 * m.num_vertices() * modes;
+  state.counters["basis_bytes"] = 4.0 * 3 * m.num_vertices() * modes;
+}
+BENCHMARK(BM_Render_WithBasisProduct)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_FusedJtJ_TwoThreads(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  ThreadPool pool(2);
+  const render::RenderResult r = render::Render(m, params, render::RenderOptions(), &pool).value();
+  std::vector<float> observed = r.image;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> noise(0.0f, 0.05f);
+  for (float& v : observed) v += noise(gen);
+  const render::JacobianModel jm = render::MakeJacobianModel(m);
+  const int P = render::ParamLayout::For(m).total;
+  render::NormalEquations ne;
+  for (auto _ : state) {
+    ne = render::AccumulatePhotometric(m, jm, params, r.visibility, observed.data(), nullptr,
+                                       render::RenderOptions(), render::PhotometricOptions(), &pool)
+             .value();
+    benchmark::DoNotOptimize(ne.jtj.data());
+  }
+  state.counters["params"] = P;
+  state.counters["pixels"] = ne.num_pixels;
+  state.counters["rows"] = 3.0 * ne.num_pixels;
+  // Lower-triangle rank updates: 3 rows x P (P + 1) / 2 multiply-adds per pixel.
+  state.counters["syrk_flops"] = 3.0 * ne.num_pixels * P * (P + 1.0);
+  state.counters["row_bytes"] = 3.0 * ne.num_pixels * P * 4.0;
+}
+BENCHMARK(BM_FusedJtJ_TwoThreads)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_EigenSyrk66kx257_OneThread(benchmark::State& state) {
+  Eigen::setNbThreads(1);
+  const int rows = 66000, cols = 257;
+  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(rows, cols);
+  Eigen::MatrixXf c(cols, cols);
+  for (auto _ : state) {
+    c.setZero();
+    c.selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["flops"] = static_cast<double>(rows) * cols * (cols + 1.0);
+  state.counters["bytes"] = 4.0 * rows * cols;
+}
+BENCHMARK(BM_EigenSyrk66kx257_OneThread)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace morphfit
+
+BENCHMARK_MAIN();
