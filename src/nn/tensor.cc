@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #if defined(MORPHFIT_NN_WITH_CUDA)
@@ -19,14 +21,80 @@ namespace {
   std::abort();
 }
 
+// Host blocks are cached by power-of-two capacity and reused: large fresh allocations come from
+// mmap and every first touch of a page faults, which cost more than the ReLU that filled them.
+// At most kMaxCachedHostBytes are kept; beyond that, freed blocks go back to the system.
+constexpr size_t kMaxCachedHostBytes = size_t{1} << 30;
+constexpr size_t kMinHostBlockFloats = 64;
+
+struct HostCache {
+  std::mutex mutex;
+  std::multimap<size_t, float*> free_blocks;  // capacity (floats) -> block
+  size_t cached_bytes = 0;
+};
+
+HostCache& GetHostCache() {
+  static HostCache* cache = new HostCache();  // never destroyed: tensors may die at exit
+  return *cache;
+}
+
+size_t HostCapacity(size_t n) {
+  size_t capacity = kMinHostBlockFloats;
+  while (capacity < n) capacity <<= 1;
+  return capacity;
+}
+
+float* AllocateHost(size_t n) {
+  const size_t capacity = HostCapacity(n);
+  HostCache& cache = GetHostCache();
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    auto it = cache.free_blocks.find(capacity);
+    if (it != cache.free_blocks.end()) {
+      float* block = it->second;
+      cache.free_blocks.erase(it);
+      cache.cached_bytes -= capacity * sizeof(float);
+      return block;
+    }
+  }
+  return new float[capacity];
+}
+
+void FreeHost(float* block, size_t n) {
+  if (block == nullptr) return;
+  const size_t capacity = HostCapacity(n);
+  HostCache& cache = GetHostCache();
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (cache.cached_bytes + capacity * sizeof(float) <= kMaxCachedHostBytes) {
+      cache.free_blocks.emplace(capacity, block);
+      cache.cached_bytes += capacity * sizeof(float);
+      return;
+    }
+  }
+  delete[] block;
+}
+
 }  // namespace
 
-// Owns either host memory (a vector) or one device block from the caching allocator.
+// Owns either a host block (from the host cache above) or one device block from the CUDA
+// caching allocator.
 struct Tensor::Storage {
-  std::vector<float> host;
+  float* host = nullptr;
+  int64_t host_size = 0;
   float* device = nullptr;
   int64_t device_size = 0;
+
+  // A host block of n floats, all zero.
+  static std::shared_ptr<Storage> Host(int64_t n) {
+    auto s = std::make_shared<Storage>();
+    s->host_size = n;
+    s->host = AllocateHost(static_cast<size_t>(n));
+    std::memset(s->host, 0, static_cast<size_t>(n) * sizeof(float));
+    return s;
+  }
   ~Storage() {
+    FreeHost(host, static_cast<size_t>(host_size));
 #if defined(MORPHFIT_NN_WITH_CUDA)
     nn_cuda::Free(device);
 #endif
@@ -70,10 +138,10 @@ bool CudaAvailable(std::string* reason) {
 
 Tensor::Tensor() : shape_{0} {}
 
-Tensor::Tensor(const Shape& shape) : storage_(std::make_shared<Storage>()), shape_(shape) {
+Tensor::Tensor(const Shape& shape) : shape_(shape) {
   const Status status = ValidateShape(shape, "Tensor");
   if (!status.ok()) Die(status.ToString());
-  storage_->host.assign(static_cast<size_t>(NumElements(shape)), 0.0f);
+  storage_ = Storage::Host(NumElements(shape));
 }
 
 StatusOr<Tensor> Tensor::Zeros(const Shape& shape) {
@@ -83,7 +151,7 @@ StatusOr<Tensor> Tensor::Zeros(const Shape& shape) {
 
 Tensor Tensor::Full(const Shape& shape, float value) {
   Tensor t(shape);
-  std::fill(t.storage_->host.begin(), t.storage_->host.end(), value);
+  std::fill(t.data(), t.data() + t.size(), value);
   return t;
 }
 
@@ -95,7 +163,7 @@ StatusOr<Tensor> Tensor::FromVector(const Shape& shape, const std::vector<float>
                                 std::to_string(values.size()) + " values");
   }
   Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.storage_->host.begin());
+  std::copy(values.begin(), values.end(), t.data());
   return t;
 }
 
@@ -108,7 +176,7 @@ int64_t Tensor::dim(int i) const {
 
 float* Tensor::data() {
   if (!defined() || device_ != Device::kCpu) Die("data() on an undefined or CUDA tensor");
-  return storage_->host.data() + offset_;
+  return storage_->host + offset_;
 }
 const float* Tensor::data() const { return const_cast<Tensor*>(this)->data(); }
 
@@ -146,15 +214,15 @@ StatusOr<Tensor> Tensor::SliceBatch(int64_t begin, int64_t end) const {
 
 Tensor Tensor::Clone() const {
   if (!defined()) return Tensor();
+  if (device_ == Device::kCpu) {
+    Tensor copy(shape_);
+    std::copy(data(), data() + size(), copy.data());
+    return copy;
+  }
   Tensor copy;
   copy.storage_ = std::make_shared<Storage>();
   copy.shape_ = shape_;
   copy.device_ = device_;
-  if (device_ == Device::kCpu) {
-    const float* src = defined() ? data() : nullptr;
-    copy.storage_->host.assign(src, src + size());
-    return copy;
-  }
 #if defined(MORPHFIT_NN_WITH_CUDA)
   void* ptr = nullptr;
   std::string error = nn_cuda::Allocate(static_cast<size_t>(size()) * sizeof(float), &ptr);

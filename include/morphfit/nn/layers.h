@@ -24,6 +24,7 @@ class Conv2dLayer : public Module {
   int64_t ForwardFlops(const Shape& x) const override;
   std::string Describe() const override;
   void CollectParameters(const std::string& prefix, std::vector<NamedParameter>* out) override;
+  const Conv2dOptions& options() const { return options_; }
 
  private:
   Conv2dOptions options_;
@@ -55,6 +56,7 @@ class ConvTranspose2dLayer : public Module {
 class BatchNorm2dLayer : public Module {
  public:
   explicit BatchNorm2dLayer(int64_t channels, BatchNormOptions options = {});
+  const BatchNormOptions& options() const { return options_; }
   StatusOr<Tensor> Forward(const Tensor& x) override;
   StatusOr<Tensor> Backward(const Tensor& dy) override;
   StatusOr<Shape> OutputShape(const Shape& x) const override;
@@ -90,6 +92,8 @@ class LinearLayer : public Module {
 class ActivationLayer : public Module {
  public:
   explicit ActivationLayer(Activation a, float slope = 0.01f) : a_(a), slope_(slope) {}
+  Activation activation() const { return a_; }
+  float slope() const { return slope_; }
   StatusOr<Tensor> Forward(const Tensor& x) override;
   StatusOr<Tensor> Backward(const Tensor& dy) override;
   StatusOr<Shape> OutputShape(const Shape& x) const override { return x; }
@@ -106,6 +110,8 @@ enum class PoolKind { kMax, kAverage };
 class Pool2dLayer : public Module {
  public:
   Pool2dLayer(PoolKind kind, Pool2dOptions options) : kind_(kind), options_(options) {}
+  PoolKind kind() const { return kind_; }
+  const Pool2dOptions& options() const { return options_; }
   StatusOr<Tensor> Forward(const Tensor& x) override;
   StatusOr<Tensor> Backward(const Tensor& dy) override;
   StatusOr<Shape> OutputShape(const Shape& x) const override;

@@ -89,6 +89,9 @@ class Sequential : public Module {
 class Residual : public Module {
  public:
   Residual(std::unique_ptr<Module> main, std::unique_ptr<Module> shortcut, bool relu_after = true);
+  Module& main_branch() { return *main_; }
+  Module* shortcut() { return shortcut_.get(); }  // null = identity
+  bool relu_after() const { return relu_after_; }
 
   StatusOr<Tensor> Forward(const Tensor& x) override;
   StatusOr<Tensor> Backward(const Tensor& dy) override;

@@ -52,6 +52,15 @@ void ParallelGemm(const A& a, const B& b, MatrixMap<T> y, bool accumulate) {
   }
 }
 
+// The calling thread's im2col scratch, grown on demand and kept (reused by every later call on
+// that thread, so convolutions do not page-fault fresh memory each time). Holds at least n.
+template <typename T>
+T* Im2colBuffer(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < static_cast<size_t>(n)) buffer.resize(static_cast<size_t>(n));
+  return buffer.data();
+}
+
 // 1x1, stride 1, no padding: the im2col matrix of a group is its input slice itself.
 bool IsPointwise(const Conv2dGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
@@ -125,14 +134,14 @@ template <typename T>
 void Conv2dForward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
   const int64_t rows = g.col_rows(), cols = g.col_cols();
-  std::vector<T> buffer(IsPointwise(g) ? 0 : static_cast<size_t>(rows * cols));
+  T* buffer = IsPointwise(g) ? nullptr : Im2colBuffer<T>(rows * cols);
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t group = 0; group < g.groups; ++group) {
       const T* x_group = x + (n * g.c_in + group * cig) * g.h * g.w;
       const T* col_data = x_group;
       if (!IsPointwise(g)) {
-        Im2col(g, x_group, buffer.data());
-        col_data = buffer.data();
+        Im2col(g, x_group, buffer);
+        col_data = buffer;
       }
       ConstMatrixMap<T> weights(w + group * cog * rows, cog, rows);
       ConstMatrixMap<T> col_matrix(col_data, rows, cols);
@@ -149,7 +158,7 @@ template <typename T>
 void Conv2dBackwardData(const Conv2dGeometry& g, const T* w, const T* dy, T* dx) {
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
   const int64_t rows = g.col_rows(), cols = g.col_cols();
-  std::vector<T> buffer(IsPointwise(g) ? 0 : static_cast<size_t>(rows * cols));
+  T* buffer = IsPointwise(g) ? nullptr : Im2colBuffer<T>(rows * cols);
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t group = 0; group < g.groups; ++group) {
       T* dx_group = dx + (n * g.c_in + group * cig) * g.h * g.w;
@@ -159,9 +168,9 @@ void Conv2dBackwardData(const Conv2dGeometry& g, const T* w, const T* dy, T* dx)
         ParallelGemm<T>(weights.transpose(), grad, MatrixMap<T>(dx_group, rows, cols), false);
         continue;
       }
-      ParallelGemm<T>(weights.transpose(), grad, MatrixMap<T>(buffer.data(), rows, cols), false);
+      ParallelGemm<T>(weights.transpose(), grad, MatrixMap<T>(buffer, rows, cols), false);
       std::fill(dx_group, dx_group + cig * g.h * g.w, T(0));
-      Col2imAdd(g, buffer.data(), dx_group);
+      Col2imAdd(g, buffer, dx_group);
     }
   }
 }
@@ -170,14 +179,14 @@ template <typename T>
 void Conv2dBackwardWeight(const Conv2dGeometry& g, const T* x, const T* dy, T* dw) {
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
   const int64_t rows = g.col_rows(), cols = g.col_cols();
-  std::vector<T> buffer(IsPointwise(g) ? 0 : static_cast<size_t>(rows * cols));
+  T* buffer = IsPointwise(g) ? nullptr : Im2colBuffer<T>(rows * cols);
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t group = 0; group < g.groups; ++group) {
       const T* x_group = x + (n * g.c_in + group * cig) * g.h * g.w;
       const T* col_data = x_group;
       if (!IsPointwise(g)) {
-        Im2col(g, x_group, buffer.data());
-        col_data = buffer.data();
+        Im2col(g, x_group, buffer);
+        col_data = buffer;
       }
       ConstMatrixMap<T> grad(dy + (n * g.c_out + group * cog) * cols, cog, cols);
       ConstMatrixMap<T> col_matrix(col_data, rows, cols);
