@@ -30,11 +30,7 @@ Status NeedForward(const Tensor& cached, const std::string& layer) {
 std::string Int(int64_t v) { return std::to_string(v); }
 
 // A zero tensor shaped and placed like `like`.
-StatusOr<Tensor> ZerosLike(const Tensor& like) {
-  Tensor t(like.shape());
-  if (like.device() == Device::kCpu) return t;
-  return t.ToDevice();
-}
+StatusOr<Tensor> ZerosLike(const Tensor& like) { return Tensor::Zeros(like.shape(), like.device()); }
 
 }  // namespace
 

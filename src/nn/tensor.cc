@@ -149,6 +149,34 @@ StatusOr<Tensor> Tensor::Zeros(const Shape& shape) {
   return Tensor(shape);
 }
 
+StatusOr<Tensor> Tensor::Zeros(const Shape& shape, Device device) {
+  MORPHFIT_RETURN_IF_ERROR(ValidateShape(shape, "Tensor::Zeros"));
+  if (device == Device::kCpu) return Tensor(shape);
+#if defined(MORPHFIT_NN_WITH_CUDA)
+  std::string reason;
+  if (!nn_cuda::DeviceAvailable(&reason)) {
+    return FailedPreconditionError("Tensor::Zeros: no CUDA device: " + reason);
+  }
+  Tensor t;
+  t.storage_ = std::make_shared<Storage>();
+  t.shape_ = shape;
+  t.device_ = Device::kCuda;
+  void* ptr = nullptr;
+  std::string error = nn_cuda::Allocate(static_cast<size_t>(NumElements(shape)) * sizeof(float), &ptr);
+  if (error.empty()) {
+    t.storage_->device = static_cast<float*>(ptr);
+    t.storage_->device_size = NumElements(shape);
+    error = nn_cuda::Fill(t.storage_->device, NumElements(shape), 0.0f);
+  }
+  if (!error.empty()) return InternalError("Tensor::Zeros on the device: " + error);
+  return t;
+#else
+  std::string reason;
+  CudaAvailable(&reason);
+  return FailedPreconditionError("Tensor::Zeros: " + reason);
+#endif
+}
+
 Tensor Tensor::Full(const Shape& shape, float value) {
   Tensor t(shape);
   std::fill(t.data(), t.data() + t.size(), value);

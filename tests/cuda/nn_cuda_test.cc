@@ -15,6 +15,7 @@
 #include "morphfit/nn/kernels/pool.h"
 #include "nn/conv_cuda.h"
 #include "nn/device_memory.h"
+#include "nn/optim_cuda.h"
 #include "nn/pointwise_cuda.h"
 
 namespace morphfit::nn_cuda {
@@ -217,6 +218,36 @@ TEST(NnCudaTest, PoolingMatchesReference) {
   ASSERT_EQ(GlobalAvgPoolBackward(n, c, hw, dyd.get(), dxd.get()), "");
   EXPECT_LT(MaxScaledError(yd.Host(), y), 1e-6);
   EXPECT_LT(MaxScaledError(dxd.Host(), dx), 1e-6);
+}
+
+TEST(NnCudaTest, OptimiserStepsMatchTheCpuUpdates) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  const int64_t n = 777;
+  const std::vector<float> w0 = Random(n, 21), g = Random(n, 22), s0 = Random(n, 23, 0.0f, 0.1f);
+  nn::SgdHyper sgd{0.05, 0.9, 1e-3, true};
+  nn::AdamHyper adam;
+  adam.lr = 1e-2, adam.weight_decay = 0.1, adam.decoupled_weight_decay = true;
+  adam.bias_correction1 = 1 - 0.9 * 0.9, adam.bias_correction2 = 1 - 0.999 * 0.999;
+  std::vector<float> w_sgd = w0, v_sgd = s0, w_adam = w0, m_adam = s0, v_adam = s0;
+  for (int64_t i = 0; i < n; ++i) {
+    nn::SgdUpdate(sgd, g[i], &w_sgd[i], &v_sgd[i]);
+    nn::AdamUpdate(adam, g[i], &w_adam[i], &m_adam[i], &v_adam[i]);
+  }
+  DeviceBuffer gd(g), w1(w0), v1(s0), w2(w0), m2(s0), v2(s0);
+  ASSERT_EQ(SgdStep(sgd, n, w1.get(), gd.get(), v1.get()), "");
+  ASSERT_EQ(AdamStep(adam, n, w2.get(), gd.get(), m2.get(), v2.get()), "");
+  // The same double-precision formula on both sides; only sqrt/FMA rounding may differ.
+  EXPECT_LT(MaxScaledError(w1.Host(), w_sgd), 1e-6);
+  EXPECT_LT(MaxScaledError(v1.Host(), v_sgd), 1e-6);
+  EXPECT_LT(MaxScaledError(w2.Host(), w_adam), 1e-6);
+  EXPECT_LT(MaxScaledError(m2.Host(), m_adam), 1e-6);
+  EXPECT_LT(MaxScaledError(v2.Host(), v_adam), 1e-6);
+  double sum = 0.0, expected = 0.0;
+  for (float x : g) expected += static_cast<double>(x) * x;
+  ASSERT_EQ(SumOfSquares(n, gd.get(), &sum), "");
+  EXPECT_NEAR(sum, expected, 1e-9 * expected);
+  ASSERT_EQ(Scale(n, gd.get(), 0.5f), "");
+  EXPECT_EQ(gd.Host()[5], 0.5f * g[5]);
 }
 
 TEST(NnCudaTest, AllocatorReusesFreedBlocks) {

@@ -6,6 +6,7 @@
 #include "morphfit/nn/layers.h"
 #include "morphfit/nn/losses.h"
 #include "morphfit/nn/networks.h"
+#include "morphfit/nn/optim.h"
 #include "tests/nn/op_test_util.h"
 
 namespace morphfit::nn::testing {
@@ -54,6 +55,18 @@ TEST(CudaModuleTest, ForwardAndBackwardMatchTheCpu) {
     if (a.trainable) {
       EXPECT_LT(MaxScaledError(ToVec(b.grad), ToVec(a.grad)), kTolerance) << pc[i].name;
     }
+  }
+  // One clipped AdamW step on each side updates the weights alike.
+  AdamOptions options;
+  options.weight_decay = 0.01, options.decoupled_weight_decay = true;
+  Adam adam_cpu(pc, options), adam_gpu(pg, options);
+  const double norm_cpu = ClipGradNorm(pc, 0.5).value(), norm_gpu = ClipGradNorm(pg, 0.5).value();
+  EXPECT_NEAR(norm_gpu, norm_cpu, kTolerance * norm_cpu);
+  ASSERT_TRUE(adam_cpu.Step(1e-2).ok());
+  ASSERT_TRUE(adam_gpu.Step(1e-2).ok());
+  for (size_t i = 0; i < pc.size(); ++i) {
+    EXPECT_LT(MaxScaledError(ToVec(pg[i].parameter->value), ToVec(pc[i].parameter->value)), kTolerance)
+        << pc[i].name << " after a step";
   }
 }
 

@@ -1,7 +1,8 @@
 // Optimisers (SGD with momentum and weight decay; Adam and AdamW), learning-rate schedules and
-// gradient clipping. They update trainable CPU parameters in place (FailedPrecondition for
-// parameters on a CUDA device). Update order and arithmetic are fixed, so training is bitwise
-// reproducible for a fixed seed.
+// gradient clipping. They update trainable parameters in place on the parameter's device (CPU
+// loops or CUDA kernels running the same per-element update, nn/kernels/optim_update.h); the
+// optimiser state lives beside each parameter and is created on the first Step. Update order
+// and arithmetic are fixed, so CPU training is bitwise reproducible for a fixed seed.
 #ifndef MORPHFIT_NN_OPTIM_H_
 #define MORPHFIT_NN_OPTIM_H_
 
@@ -35,7 +36,7 @@ class Sgd : public Optimizer {
  private:
   std::vector<NamedParameter> parameters_;
   SgdOptions options_;
-  std::vector<std::vector<float>> velocity_;
+  std::vector<Tensor> velocity_;  // per parameter, same shape and device
 };
 
 struct AdamOptions {
@@ -55,7 +56,7 @@ class Adam : public Optimizer {
  private:
   std::vector<NamedParameter> parameters_;
   AdamOptions options_;
-  std::vector<std::vector<float>> m_, v_;
+  std::vector<Tensor> m_, v_;  // first and second moments, per parameter
   int64_t step_ = 0;
 };
 
@@ -77,7 +78,8 @@ struct LrSchedule {
 double LearningRate(const LrSchedule& schedule, int64_t step);
 
 // Scales all trainable gradients by max_norm / norm when their global L2 norm exceeds
-// max_norm. Returns the norm before clipping (accumulated in double, in parameter order).
+// max_norm. Returns the norm before clipping (accumulated in double, in parameter order; on
+// the device each parameter's sum of squares is a fixed-order block sum).
 StatusOr<double> ClipGradNorm(const std::vector<NamedParameter>& parameters, double max_norm);
 
 }  // namespace morphfit::nn

@@ -40,6 +40,9 @@ class Tensor {
   // use Zeros() for shapes that come from users).
   explicit Tensor(const Shape& shape);
   static StatusOr<Tensor> Zeros(const Shape& shape);
+  // A zero-filled tensor on `device` (allocated there directly; FailedPrecondition for kCuda
+  // without a usable device).
+  static StatusOr<Tensor> Zeros(const Shape& shape, Device device);
   static Tensor Full(const Shape& shape, float value);
   // Copies `values` (row-major, NCHW) into a new CPU tensor; InvalidArgument if the counts
   // differ.

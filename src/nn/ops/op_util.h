@@ -47,9 +47,8 @@ inline Status CpuOnly(const Tensor& x, const std::string& op) {
 
 // A zero-filled tensor on `device`.
 inline StatusOr<Tensor> NewTensor(const Shape& shape, Device device) {
-  Tensor t(shape);
-  if (device == Device::kCpu) return t;
-  return t.ToDevice();
+  if (device == Device::kCpu) return Tensor(shape);
+  return Tensor::Zeros(shape, device);
 }
 
 // A CUDA launcher's error string as a Status.
