@@ -6,6 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include "nn/conv_cudnn.h"
 #include "nn/device_memory.h"
 
 namespace morphfit::nn_cuda {
@@ -124,6 +125,12 @@ struct Scratch {
 
 std::string Conv2dForward(const Conv2dGeometry& g, const float* x, const float* w, const float* b,
                           float* y) {
+  if (GetConvBackend() == ConvBackend::kCudnn) {
+    const std::string e = CudnnConv2dForward(g, x, w, y);
+    if (!e.empty()) return e;
+    if (b) AddBiasKernel<<<Blocks(g.n * g.c_out * g.col_cols()), kThreads>>>(g.n, g.c_out, g.col_cols(), b, y);
+    return Sync("conv2d forward (cuDNN)");
+  }
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
   const int64_t rows = g.col_rows(), cols = g.col_cols();
   Scratch scratch;
@@ -150,6 +157,12 @@ std::string Conv2dForward(const Conv2dGeometry& g, const float* x, const float* 
 
 std::string Conv2dBackward(const Conv2dGeometry& g, const float* x, const float* w,
                            const float* dy, float* dx, float* dw, float* db) {
+  if (GetConvBackend() == ConvBackend::kCudnn) {
+    const std::string e = CudnnConv2dBackward(g, x, w, dy, dx, dw);
+    if (!e.empty()) return e;
+    if (db) BiasGradKernel<<<static_cast<unsigned>(g.c_out), kThreads>>>(g.n, g.c_out, g.col_cols(), dy, db);
+    return Sync("conv2d backward (cuDNN)");
+  }
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
   const int64_t rows = g.col_rows(), cols = g.col_cols();
   Scratch scratch;

@@ -1,7 +1,8 @@
-// CUDA convolution and linear layers on device pointers: im2col kernels + cuBLAS SGEMM (cuDNN
-// is not used yet). Same semantics as nn/kernels/conv_reference.h (the CPU twin): dx
-// overwritten, dw/db accumulated (+=), null gradient pointers skipped. Plain C++ launcher
-// header; errors are returned as strings (empty = success). Calls are synchronous.
+// CUDA convolution and linear layers on device pointers. Convolution runs either im2col kernels
+// + cuBLAS SGEMM (the default) or cuDNN (opt-in, SetConvBackend). Same semantics as
+// nn/kernels/conv_reference.h (the CPU twin): dx overwritten, dw/db accumulated (+=), null
+// gradient pointers skipped. Plain C++ launcher header; errors are returned as strings
+// (empty = success). Calls are synchronous.
 #ifndef MORPHFIT_CUDA_NN_CONV_CUDA_H_
 #define MORPHFIT_CUDA_NN_CONV_CUDA_H_
 
@@ -11,6 +12,19 @@
 #include "morphfit/nn/kernels/conv_geometry.h"
 
 namespace morphfit::nn_cuda {
+
+enum class ConvBackend {
+  kIm2colCublas,  // im2col + cuBLAS SGEMM, deterministic col2im gather
+  kCudnn,         // cuDNN 9 legacy convolution API, heuristically chosen algorithms
+};
+// Process-wide choice for Conv2dForward/Backward (not thread-safe against running convs).
+void SetConvBackend(ConvBackend backend);
+ConvBackend GetConvBackend();
+// Whether cuDNN may use TF32 tensor cores (10-bit mantissa inputs; PyTorch's default for
+// convolutions). Off by default so results match the float CPU twin to ~1e-5.
+void SetAllowTf32(bool allow);
+// True when cuDNN initialises (library found, device usable); otherwise `reason` says why.
+bool CudnnAvailable(std::string* reason);
 
 std::string Conv2dForward(const nn::Conv2dGeometry& g, const float* x, const float* w,
                           const float* b, float* y);

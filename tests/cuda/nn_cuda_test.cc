@@ -68,10 +68,6 @@ double MaxScaledError(const std::vector<float>& a, const std::vector<float>& b) 
   return worst;
 }
 
-struct ConvCase {
-  nn::Conv2dGeometry g;
-};
-
 nn::Conv2dGeometry Geometry(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out,
                             int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t groups) {
   nn::Conv2dGeometry g;
@@ -82,8 +78,8 @@ nn::Conv2dGeometry Geometry(int64_t n, int64_t c_in, int64_t h, int64_t w, int64
   return g;
 }
 
-TEST(NnCudaTest, ConvMatchesReference) {
-  MORPHFIT_SKIP_WITHOUT_CUDA();
+// Runs the conv table on the current backend.
+void CheckConvCases() {
   const nn::Conv2dGeometry cases[] = {
       Geometry(2, 3, 17, 13, 8, 3, 1, 1, 1, 1), Geometry(1, 8, 16, 16, 16, 3, 2, 2, 2, 2),
       Geometry(2, 12, 9, 9, 12, 3, 2, 1, 1, 12), Geometry(3, 16, 7, 7, 24, 1, 1, 0, 1, 1),
@@ -99,11 +95,28 @@ TEST(NnCudaTest, ConvMatchesReference) {
         dwo(std::vector<float>(w.size(), 0.5f)), dbo(std::vector<float>(b.size(), 0.5f));
     ASSERT_EQ(Conv2dForward(g, dx_d.get(), dw_d.get(), db_d.get(), y_d.get()), "");
     ASSERT_EQ(Conv2dBackward(g, dx_d.get(), dw_d.get(), dy_d.get(), dxo.get(), dwo.get(), dbo.get()), "");
+    if (::testing::Test::HasFatalFailure()) return;
     EXPECT_LT(MaxScaledError(y_d.Host(), y), kTolerance) << "forward, groups " << g.groups;
     EXPECT_LT(MaxScaledError(dxo.Host(), dx), kTolerance) << "dx, groups " << g.groups;
     EXPECT_LT(MaxScaledError(dwo.Host(), dw), kTolerance) << "dw (accumulated), groups " << g.groups;
     EXPECT_LT(MaxScaledError(dbo.Host(), db), kTolerance) << "db (accumulated)";
   }
+}
+
+TEST(NnCudaTest, ConvIm2colCublasMatchesReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  SetConvBackend(ConvBackend::kIm2colCublas);
+  CheckConvCases();
+}
+
+TEST(NnCudaTest, ConvCudnnMatchesReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  std::string reason;
+  if (!CudnnAvailable(&reason)) GTEST_SKIP() << reason;
+  SetConvBackend(ConvBackend::kCudnn);
+  SetAllowTf32(false);
+  CheckConvCases();
+  SetConvBackend(ConvBackend::kIm2colCublas);
 }
 
 TEST(NnCudaTest, LinearMatchesReference) {
