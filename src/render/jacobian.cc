@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include <Eigen/Dense>
 
@@ -42,17 +43,51 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
   vj.dpoint_drot.assign(9 * ns, T(0));
   vj.dnormal_drot.assign(9 * ns, T(0));
   const Eigen::Map<const Eigen::Matrix<T, 3, 3, Eigen::RowMajor>> R(g.rotation);
+  using Mat3 = Eigen::Matrix<T, 3, 3>;
+  // View normal = F R m, F = diag(1, -1, -1).
+  Mat3 FR = R;
+  FR.row(1) *= T(-1);
+  FR.row(2) *= T(-1);
   pool->ParallelForChunks(0, ns, 256, [&](int64_t b, int64_t e, int64_t) {
-    Eigen::Matrix<T, 3, Eigen::Dynamic> dm(3, ks), d0(3, ks), d1(3, ks), d2(3, ks);
+    // Ring of vertex v: neighbour u and the 3 x 3 coefficient C_u of dM/dθ = sum_u C_u B_u.
+    std::vector<int> ring;
+    std::vector<Mat3, Eigen::aligned_allocator<Mat3>> coeff;
+    const auto add = [&](int u, const Mat3& c) {
+      for (size_t r = 0; r < ring.size(); ++r) {
+        if (ring[r] == u) {
+          coeff[r] += c;
+          return;
+        }
+      }
+      ring.push_back(u);
+      coeff.push_back(c);
+    };
+    const auto cross_matrix = [](const Eigen::Matrix<T, 3, 1>& a) {
+      Mat3 m;
+      m << T(0), -a[2], a[1], a[2], T(0), -a[0], -a[1], a[0], T(0);
+      return m;
+    };
     for (int64_t s = b; s < e; ++s) {
       const int v = needed[s];
-      const auto rows = [&](int vertex) {
-        return jm.shape_rows.block(3 * vertex, 0, 3, ks).template cast<T>();
+      const auto rows = [&](int vertex) { return jm.shape_rows.data() + 3 * int64_t{vertex} * ks; };
+      // Rows 3s..3s+2 of out = sum over (M, vertex) of M (3 x 3) times that vertex's 3 x Ks rows.
+      const auto accumulate = [&](T* out, const Mat3& M, int vertex) {
+        const float* src = rows(vertex);
+        for (int r = 0; r < 3; ++r) {
+          T* dst = out + static_cast<int64_t>(3 * s + r) * ks;
+          const T m0 = M(r, 0), m1 = M(r, 1), m2 = M(r, 2);
+          for (int q = 0; q < ks; ++q) {
+            dst[q] += m0 * T(src[q]) + m1 * T(src[ks + q]) + m2 * T(src[2 * ks + q]);
+          }
+        }
       };
-      vj.dpoint_dshape.block(3 * s, 0, 3, ks) = R * rows(v);
-      // dM/dθ = sum over adjacent triangles of d[(v1 - v0) x (v2 - v0)] =
-      //   (B1 - B0) x e2 - (B2 - B0) x e1, column by column.
-      dm.setZero();
+      vj.dpoint_dshape.block(3 * s, 0, 3, ks).setZero();
+      vj.dnormal_dshape.block(3 * s, 0, 3, ks).setZero();
+      accumulate(vj.dpoint_dshape.data(), R, v);
+      // d[(v1 - v0) x (v2 - v0)] = ([e2]x - [e1]x) B0 - [e2]x B1 + [e1]x B2 per adjacent
+      // triangle, gathered per ring vertex first so each basis row block is read once.
+      ring.clear();
+      coeff.clear();
       for (int o = jm.vertex_triangle_offsets[v]; o < jm.vertex_triangle_offsets[v + 1]; ++o) {
         const int f = jm.vertex_triangles[o];
         const int i0 = model.triangles(0, f), i1 = model.triangles(1, f), i2 = model.triangles(2, f);
@@ -61,23 +96,19 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
           e1[k] = g.vertices_model[3 * i1 + k] - g.vertices_model[3 * i0 + k];
           e2[k] = g.vertices_model[3 * i2 + k] - g.vertices_model[3 * i0 + k];
         }
-        d0 = rows(i0);
-        d1 = rows(i1) - d0;
-        d2 = rows(i2) - d0;
-        // A x e for a 3 x K matrix A: rows (a1 e2 - a2 e1, a2 e0 - a0 e2, a0 e1 - a1 e0).
-        dm.row(0) += d1.row(1) * e2[2] - d1.row(2) * e2[1] - (d2.row(1) * e1[2] - d2.row(2) * e1[1]);
-        dm.row(1) += d1.row(2) * e2[0] - d1.row(0) * e2[2] - (d2.row(2) * e1[0] - d2.row(0) * e1[2]);
-        dm.row(2) += d1.row(0) * e2[1] - d1.row(1) * e2[0] - (d2.row(0) * e1[1] - d2.row(1) * e1[0]);
+        const Mat3 x1 = cross_matrix(e1), x2 = cross_matrix(e2);
+        add(i0, x2 - x1);
+        add(i1, -x2);
+        add(i2, x1);
       }
       const T* raw = &g.normals_model_raw[3 * v];
       T m[3], dn_draw[9];
       math::NormalizeWithJacobian(raw, m, dn_draw);
       const Eigen::Map<const Eigen::Matrix<T, 3, 3, Eigen::RowMajor>> J(dn_draw);
-      // View normal = F R m, F = diag(1, -1, -1).
-      Eigen::Matrix<T, 3, 3> FR = R;
-      FR.row(1) *= T(-1);
-      FR.row(2) *= T(-1);
-      vj.dnormal_dshape.block(3 * s, 0, 3, ks) = (FR * J) * dm;
+      const Mat3 FRJ = FR * J;
+      for (size_t r = 0; r < ring.size(); ++r) {
+        accumulate(vj.dnormal_dshape.data(), FRJ * coeff[r], ring[r]);
+      }
       for (int j = 0; j < 3; ++j) {
         T dp[3], dn[3];
         math::Rotate(g.drotation[j], &g.vertices_model[3 * v], dp);
