@@ -1,0 +1,145 @@
+// Landmark reprojection and coefficient-prior costs with analytic Jacobians (chain rule:
+// uv = Project(R(w) X(alpha, beta) + t), X = mean + A alpha + B beta).
+#include "landmark_costs.h"
+
+#include <cmath>
+
+#include <glog/logging.h>
+
+#include "morphfit/math/camera.h"
+#include "morphfit/math/rotation.h"
+
+namespace morphfit::fitters {
+
+GatheredVertices GatheredVertices::Make(const models::MorphableModel& model,
+                                        const std::vector<int>& vertex_ids) {
+  const models::VertexSubset subset = model.MakeSubset(vertex_ids);
+  GatheredVertices g;
+  g.vertex_ids = vertex_ids;
+  g.mean = subset.mean.cast<double>();
+  g.identity = subset.identity.cast<double>();
+  g.expression = subset.expression.cast<double>();
+  return g;
+}
+
+Eigen::Vector3d GatheredVertices::Point(int slot, const double* identity_coeffs,
+                                        const double* expression_coeffs) const {
+  Eigen::Vector3d p = mean.segment<3>(3 * slot);
+  if (num_identity() > 0) {
+    p += identity.middleRows<3>(3 * slot) *
+         Eigen::Map<const Eigen::VectorXd>(identity_coeffs, num_identity());
+  }
+  if (num_expression() > 0) {
+    p += expression.middleRows<3>(3 * slot) *
+         Eigen::Map<const Eigen::VectorXd>(expression_coeffs, num_expression());
+  }
+  return p;
+}
+
+LandmarkReprojectionCost::LandmarkReprojectionCost(const GatheredVertices* vertices, int slot,
+                                                   bool perspective,
+                                                   const Eigen::Vector2d& target_px)
+    : vertices_(vertices), slot_(slot), perspective_(perspective), target_(target_px) {
+  CHECK(vertices != nullptr);
+  set_slot(slot);
+  set_num_residuals(2);
+  std::vector<int32_t>* sizes = mutable_parameter_block_sizes();
+  *sizes = {3, 3, 3};
+  if (vertices->num_identity() > 0) sizes->push_back(vertices->num_identity());
+  if (vertices->num_expression() > 0) sizes->push_back(vertices->num_expression());
+}
+
+LandmarkReprojectionCost* LandmarkReprojectionCost::Create(const GatheredVertices* vertices,
+                                                           int slot, bool perspective,
+                                                           const Eigen::Vector2d& target_px) {
+  return new LandmarkReprojectionCost(vertices, slot, perspective, target_px);
+}
+
+void LandmarkReprojectionCost::set_slot(int slot) {
+  CHECK_GE(slot, 0);
+  CHECK_LT(slot, static_cast<int>(vertices_->vertex_ids.size()));
+  slot_ = slot;
+}
+
+bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double* residuals,
+                                        double** jacobians) const {
+  const int k_id = vertices_->num_identity();
+  const int k_exp = vertices_->num_expression();
+  const double* rotation = parameters[0];
+  const double* translation = parameters[1];
+  const double* camera = parameters[2];
+  const int id_block = 3;
+  const int exp_block = k_id > 0 ? 4 : 3;
+  const double* alpha = k_id > 0 ? parameters[id_block] : nullptr;
+  const double* beta = k_exp > 0 ? parameters[exp_block] : nullptr;
+
+  const Eigen::Vector3d point_model = vertices_->Point(slot_, alpha, beta);
+  double R[9], dR[3][9];
+  math::AxisAngleToRotationWithJacobian(rotation, R, dR);
+  double point_camera[3];
+  math::RigidTransform(R, translation, point_model.data(), point_camera);
+  if (perspective_ && !(point_camera[2] > kMinDepthMm)) return false;
+
+  double uv[2], duv_dpoint[6], duv_dcamera[6];
+  math::Project(perspective_, camera, point_camera, uv, duv_dpoint, duv_dcamera);
+  residuals[0] = uv[0] - target_[0];
+  residuals[1] = uv[1] - target_[1];
+  if (jacobians == nullptr) return true;
+
+  using Mat23 = Eigen::Matrix<double, 2, 3, Eigen::RowMajor>;
+  const Eigen::Map<const Mat23> D(duv_dpoint);
+  if (jacobians[0] != nullptr) {
+    Eigen::Map<Mat23> J(jacobians[0]);
+    for (int j = 0; j < 3; ++j) {
+      double dp[3];
+      math::Rotate(dR[j], point_model.data(), dp);
+      J.col(j) = D * Eigen::Vector3d(dp[0], dp[1], dp[2]);
+    }
+  }
+  if (jacobians[1] != nullptr) {
+    Eigen::Map<Mat23> J(jacobians[1]);
+    J = D;
+  }
+  if (jacobians[2] != nullptr) {
+    Eigen::Map<Mat23> J(jacobians[2]);
+    J = Eigen::Map<const Mat23>(duv_dcamera);
+  }
+  // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then one 2x3 * 3xK.
+  const Mat23 DR = D * Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(R);
+  using RowMajor2X = Eigen::Matrix<double, 2, Eigen::Dynamic, Eigen::RowMajor>;
+  if (k_id > 0 && jacobians[id_block] != nullptr) {
+    Eigen::Map<RowMajor2X>(jacobians[id_block], 2, k_id) =
+        DR * vertices_->identity.middleRows<3>(3 * slot_);
+  }
+  if (k_exp > 0 && jacobians[exp_block] != nullptr) {
+    Eigen::Map<RowMajor2X>(jacobians[exp_block], 2, k_exp) =
+        DR * vertices_->expression.middleRows<3>(3 * slot_);
+  }
+  return true;
+}
+
+CoefficientPriorCost::CoefficientPriorCost(int size, double weight)
+    : size_(size), sqrt_weight_(std::sqrt(weight)) {
+  CHECK_GT(size, 0);
+  CHECK_GE(weight, 0.0);
+  set_num_residuals(size);
+  mutable_parameter_block_sizes()->push_back(size);
+}
+
+CoefficientPriorCost* CoefficientPriorCost::Create(int size, double weight) {
+  return new CoefficientPriorCost(size, weight);
+}
+
+bool CoefficientPriorCost::Evaluate(double const* const* parameters, double* residuals,
+                                    double** jacobians) const {
+  for (int k = 0; k < size_; ++k) residuals[k] = sqrt_weight_ * parameters[0][k];
+  if (jacobians != nullptr && jacobians[0] != nullptr) {
+    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> J(
+        jacobians[0], size_, size_);
+    J.setZero();
+    J.diagonal().setConstant(sqrt_weight_);
+  }
+  return true;
+}
+
+}  // namespace morphfit::fitters

@@ -1,0 +1,455 @@
+// The staged landmark fit (landmark_fit.h): validation, closed-form start, Ceres stages with
+// jaw-contour re-assignment between solves, quality figures.
+#include "morphfit/fitters/landmark_fit.h"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <sstream>
+
+#include <ceres/ceres.h>
+#include <glog/logging.h>
+
+#include "landmark_costs.h"
+#include "morphfit/fitters/contour.h"
+#include "morphfit/fitters/initial_pose.h"
+
+namespace morphfit::fitters {
+namespace {
+
+using models::kNumJawLandmarks;
+using models::kNumLandmarks;
+
+constexpr int kOuterEyeRight = 36;  // iBUG: outer corner of the subject's right eye
+constexpr int kOuterEyeLeft = 45;
+
+// The parameters being fitted, laid out as Ceres parameter blocks.
+struct FitState {
+  Eigen::Vector3d rotation, translation, camera;
+  Eigen::VectorXd identity, expression;
+
+  bool AllFinite() const {
+    return rotation.allFinite() && translation.allFinite() && camera.allFinite() &&
+           identity.allFinite() && expression.allFinite();
+  }
+};
+
+// Landmark slots 0..67 hold model.landmarks; in contour mode the candidate vertices follow,
+// line k occupying slots line_slots[k].
+struct SlotTable {
+  GatheredVertices vertices;
+  std::vector<std::vector<int>> line_slots;
+  std::vector<Eigen::Vector3d> outward;
+};
+
+SlotTable MakeSlotTable(const models::MorphableModel& model, JawMode mode) {
+  SlotTable t;
+  std::vector<int> ids = model.landmarks;
+  if (mode == JawMode::kContour) {
+    t.outward = ContourOutwardDirections(model);
+    for (const std::vector<int>& line : model.contour_candidates) {
+      std::vector<int>& slots = t.line_slots.emplace_back();
+      for (int v : line) {
+        slots.push_back(static_cast<int>(ids.size()));
+        ids.push_back(v);
+      }
+    }
+  }
+  t.vertices = GatheredVertices::Make(model, ids);
+  return t;
+}
+
+FaceParams ToFaceParams(const models::MorphableModel& model, const FitState& s,
+                        CameraType type, int width, int height) {
+  FaceParams p = FaceParams::Frontal(model.num_identity(), model.num_expression(),
+                                     model.num_albedo(), width, height, 1.0, 1.0);
+  p.model = model.name;
+  p.identity = s.identity;
+  p.expression = s.expression;
+  p.rotation = s.rotation;
+  p.translation = s.translation;
+  p.camera_type = type;
+  p.camera = s.camera;
+  return p;
+}
+
+// Re-assigns the jaw costs to the silhouette for the current state; true if any changed.
+bool AssignContour(const models::MorphableModel& model, const SlotTable& table,
+                   const FitState& state, CameraType type, int width, int height,
+                   const std::vector<std::unique_ptr<LandmarkReprojectionCost>>& costs) {
+  const FaceParams params = ToFaceParams(model, state, type, width, height);
+  bool changed = false;
+  for (int k = 0; k < kNumJawLandmarks; ++k) {
+    const std::vector<int>& slots = table.line_slots[k];
+    Eigen::Matrix3Xd points(3, slots.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+      points.col(i) = table.vertices.Point(slots[i], state.identity.data(), state.expression.data());
+    }
+    const int slot = slots[SelectSilhouetteVertex(params, table.outward[k], points)];
+    if (costs[k]->slot() != slot) {
+      costs[k]->set_slot(slot);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+class VlogIterations final : public ceres::IterationCallback {
+ public:
+  explicit VlogIterations(const std::string& stage) : stage_(stage) {}
+  ceres::CallbackReturnType operator()(const ceres::IterationSummary& s) override {
+    VLOG(2) << "landmark fit " << stage_ << " iteration " << s.iteration << ": cost " << s.cost
+            << ", |step| " << s.step_norm << ", radius " << s.trust_region_radius;
+    return ceres::SOLVER_CONTINUE;
+  }
+
+ private:
+  std::string stage_;
+};
+
+std::unique_ptr<ceres::LossFunction> MakeLoss(RobustLoss loss, double scale_px) {
+  switch (loss) {
+    case RobustLoss::kHuber: return std::make_unique<ceres::HuberLoss>(scale_px);
+    case RobustLoss::kCauchy: return std::make_unique<ceres::CauchyLoss>(scale_px);
+    case RobustLoss::kNone: break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const char* JawModeName(JawMode mode) { return mode == JawMode::kContour ? "contour" : "fixed"; }
+
+StatusOr<JawMode> ParseJawMode(const std::string& name) {
+  if (name == "contour") return JawMode::kContour;
+  if (name == "fixed") return JawMode::kFixed;
+  return InvalidArgumentError("jaw mode: expected \"contour\" or \"fixed\", got \"" + name + "\"");
+}
+
+std::vector<FitStage> DefaultFitStages() {
+  FitStage pose;
+  pose.name = "pose";
+  FitStage shape;
+  shape.name = "identity+expression";
+  shape.pose = false;
+  shape.identity = shape.expression = true;
+  FitStage all;
+  all.name = "all";
+  all.identity = all.expression = all.focal = true;
+  return {pose, shape, all};
+}
+
+double DefaultFocalPx(int width, int height) { return 2.0 * std::max(width, height); }
+
+Status FitOptions::Validate() const {
+  if (stages.empty()) return InvalidArgumentError("fit options: no stages");
+  for (const FitStage& s : stages) {
+    const std::string where = "fit options: stage \"" + s.name + "\": ";
+    if (s.max_iterations <= 0) return InvalidArgumentError(where + "max_iterations must be > 0");
+    if (!s.pose && !s.identity && !s.expression && !s.focal) {
+      return InvalidArgumentError(where + "frees no parameters");
+    }
+    if (!(s.identity_prior_weight >= 0.0) || !(s.expression_prior_weight >= 0.0) ||
+        !std::isfinite(s.identity_prior_weight) || !std::isfinite(s.expression_prior_weight)) {
+      return InvalidArgumentError(where + "prior weights must be finite and >= 0");
+    }
+    if (s.loss != RobustLoss::kNone && !(s.loss_scale_px > 0.0 && std::isfinite(s.loss_scale_px))) {
+      return InvalidArgumentError(where + "loss_scale_px must be > 0, got " +
+                                  std::to_string(s.loss_scale_px));
+    }
+  }
+  if (!(focal_px <= 0.0 || std::isfinite(focal_px))) {
+    return InvalidArgumentError("fit options: focal_px must be finite");
+  }
+  if (!(focal_range >= 1.0 && std::isfinite(focal_range))) {
+    return InvalidArgumentError("fit options: focal_range must be >= 1");
+  }
+  if (max_contour_rounds <= 0) return InvalidArgumentError("fit options: max_contour_rounds must be > 0");
+  if (!(function_tolerance > 0.0) || !(gradient_tolerance > 0.0) || !(parameter_tolerance > 0.0)) {
+    return InvalidArgumentError("fit options: tolerances must be > 0");
+  }
+  if (!(max_converged_nme > 0.0)) return InvalidArgumentError("fit options: max_converged_nme must be > 0");
+  if (!landmark_weights.empty()) {
+    if (static_cast<int>(landmark_weights.size()) != kNumLandmarks) {
+      return InvalidArgumentError("fit options: landmark_weights must have 68 entries, got " +
+                                  std::to_string(landmark_weights.size()));
+    }
+    double total = 0.0;
+    for (size_t k = 0; k < landmark_weights.size(); ++k) {
+      const double w = landmark_weights[k];
+      if (!(w >= 0.0) || !std::isfinite(w)) {
+        return InvalidArgumentError("fit options: landmark_weights[" + std::to_string(k) +
+                                    "] must be finite and >= 0, got " + std::to_string(w));
+      }
+      total += w;
+    }
+    if (!(total > 0.0)) return InvalidArgumentError("fit options: all landmark weights are 0");
+  }
+  return OkStatus();
+}
+
+Status ValidateLandmarks(const Eigen::Matrix2Xd& landmarks_px, int width, int height) {
+  if (width <= 0 || height <= 0) {
+    return InvalidArgumentError("landmarks: the image size is missing or invalid (" +
+                                std::to_string(width) + " x " + std::to_string(height) + ")");
+  }
+  if (landmarks_px.cols() != kNumLandmarks) {
+    return InvalidArgumentError("landmarks: expected 68 points (iBUG order), got " +
+                                std::to_string(landmarks_px.cols()));
+  }
+  for (int k = 0; k < kNumLandmarks; ++k) {
+    const double u = landmarks_px(0, k), v = landmarks_px(1, k);
+    if (!std::isfinite(u) || !std::isfinite(v)) {
+      return InvalidArgumentError("landmarks: point " + std::to_string(k) + " is not finite (" +
+                                  std::to_string(u) + ", " + std::to_string(v) + ")");
+    }
+    if (u < -0.5 || v < -0.5 || u > width - 0.5 || v > height - 0.5) {
+      return InvalidArgumentError(
+          "landmarks: point " + std::to_string(k) + " (" + std::to_string(u) + ", " +
+          std::to_string(v) + ") lies outside the " + std::to_string(width) + " x " +
+          std::to_string(height) + " image (wrong image size for these landmarks?)");
+    }
+  }
+  MORPHFIT_RETURN_IF_ERROR(CheckNotCollinear(landmarks_px, "landmarks: the 68 points"));
+  if (!((landmarks_px.col(kOuterEyeRight) - landmarks_px.col(kOuterEyeLeft)).norm() > 0.0)) {
+    return InvalidArgumentError("landmarks: the outer eye corners (36, 45) coincide");
+  }
+  return OkStatus();
+}
+
+double LandmarkNme(const Eigen::Matrix2Xd& predicted_px, const Eigen::Matrix2Xd& target_px,
+                   const std::vector<double>& weights) {
+  CHECK_EQ(predicted_px.cols(), target_px.cols());
+  CHECK_GT(target_px.cols(), kOuterEyeLeft);
+  CHECK(weights.empty() || weights.size() == static_cast<size_t>(target_px.cols()));
+  double sum = 0.0;
+  int count = 0;
+  for (Eigen::Index k = 0; k < target_px.cols(); ++k) {
+    if (!weights.empty() && !(weights[k] > 0.0)) continue;
+    sum += (predicted_px.col(k) - target_px.col(k)).norm();
+    ++count;
+  }
+  const double eyes = (target_px.col(kOuterEyeRight) - target_px.col(kOuterEyeLeft)).norm();
+  return count > 0 ? sum / count / eyes : 0.0;
+}
+
+std::string FitSummary::ToString() const {
+  std::ostringstream out;
+  for (const StageSummary& s : stages) {
+    out << "stage " << s.name << ": cost " << s.initial_cost << " -> " << s.final_cost << ", "
+        << s.iterations << " iterations, " << s.contour_rounds << " solves, " << s.time_s * 1e3
+        << " ms, " << s.termination << "\n";
+  }
+  out << "NME " << landmark_nme << ", RMS " << rms_error_px << " px, max " << max_error_px
+      << " px, " << total_time_s * 1e3 << " ms, " << (converged ? "converged" : "NOT converged");
+  if (!message.empty()) out << ": " << message;
+  return out.str();
+}
+
+StatusOr<FitResult> FitLandmarks(const models::MorphableModel& model,
+                                 const Eigen::Matrix2Xd& landmarks_px, int width, int height,
+                                 const FitOptions& options) {
+  const auto start_time = std::chrono::steady_clock::now();
+  MORPHFIT_RETURN_IF_ERROR(options.Validate());
+  MORPHFIT_RETURN_IF_ERROR(ValidateLandmarks(landmarks_px, width, height));
+  if (model.num_landmarks() != kNumLandmarks) {
+    return FailedPreconditionError("landmark fit: model \"" + model.name + "\" has " +
+                                   std::to_string(model.num_landmarks()) +
+                                   " landmarks, expected 68 (iBUG order)");
+  }
+  const bool contour = options.jaw_mode == JawMode::kContour;
+  if (contour) {
+    bool lines_ok = static_cast<int>(model.contour_candidates.size()) == kNumJawLandmarks;
+    for (const std::vector<int>& line : model.contour_candidates) lines_ok = lines_ok && !line.empty();
+    if (!lines_ok) {
+      return FailedPreconditionError(
+          "landmark fit: jaw mode \"contour\" needs 17 non-empty contour candidate lines; model \"" +
+          model.name + "\" has " + std::to_string(model.contour_candidates.size()) +
+          " (use jaw mode \"fixed\")");
+    }
+  }
+  const bool perspective = options.camera_type == CameraType::kPinhole;
+  const bool blendshape = model.expression_kind == models::ExpressionKind::kBlendshape;
+  std::vector<double> weights = options.landmark_weights;
+  if (weights.empty()) weights.assign(kNumLandmarks, 1.0);
+
+  SlotTable table = MakeSlotTable(model, options.jaw_mode);
+  const int k_id = table.vertices.num_identity();
+  const int k_exp = table.vertices.num_expression();
+
+  // Closed-form start on the mean shape; in contour mode without the jaw, whose vertices are
+  // not known until the pose is.
+  FitState state;
+  state.identity = Eigen::VectorXd::Zero(k_id);
+  state.expression = Eigen::VectorXd::Zero(k_exp);
+  const double focal = options.focal_px > 0.0 ? options.focal_px : DefaultFocalPx(width, height);
+  const Eigen::Vector2d principal(0.5 * (width - 1), 0.5 * (height - 1));
+  std::vector<int> init_points;
+  for (int k = contour ? kNumJawLandmarks : 0; k < kNumLandmarks; ++k) {
+    if (weights[k] > 0.0) init_points.push_back(k);
+  }
+  Eigen::Matrix3Xd init_model(3, init_points.size());
+  Eigen::Matrix2Xd init_px(2, init_points.size());
+  for (size_t i = 0; i < init_points.size(); ++i) {
+    init_model.col(i) = table.vertices.mean.segment<3>(3 * init_points[i]);
+    init_px.col(i) = landmarks_px.col(init_points[i]);
+  }
+  MORPHFIT_ASSIGN_OR_RETURN(InitialPose pose, EstimateInitialPose(init_model, init_px,
+                                                                  options.camera_type, focal,
+                                                                  principal));
+  state.rotation = pose.rotation;
+  state.translation = pose.translation;
+  state.camera = pose.camera;
+
+  std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
+  for (int k = 0; k < kNumLandmarks; ++k) {
+    costs.emplace_back(LandmarkReprojectionCost::Create(&table.vertices, k, perspective,
+                                                        landmarks_px.col(k)));
+  }
+  if (contour) AssignContour(model, table, state, options.camera_type, width, height, costs);
+
+  FitResult result;
+  FitSummary& summary = result.summary;
+  summary.initial_affine_rms_px = pose.affine_rms_px;
+  bool failed = false;
+  for (const FitStage& stage : options.stages) {
+    const auto stage_start = std::chrono::steady_clock::now();
+    StageSummary& ss = summary.stages.emplace_back();
+    ss.name = stage.name;
+    // Declared before the problem, which holds pointers to them (it owns only the ScaledLoss
+    // wrappers and the manifold).
+    const std::unique_ptr<ceres::LossFunction> loss = MakeLoss(stage.loss, stage.loss_scale_px);
+    std::vector<std::unique_ptr<CoefficientPriorCost>> priors;
+    ceres::Problem::Options problem_options;
+    problem_options.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
+    ceres::Problem problem(problem_options);
+    std::vector<double*> blocks = {state.rotation.data(), state.translation.data(),
+                                   state.camera.data()};
+    if (k_id > 0) blocks.push_back(state.identity.data());
+    if (k_exp > 0) blocks.push_back(state.expression.data());
+    for (int k = 0; k < kNumLandmarks; ++k) {
+      if (!(weights[k] > 0.0)) continue;
+      problem.AddResidualBlock(costs[k].get(),
+                               new ceres::ScaledLoss(loss.get(), weights[k], ceres::DO_NOT_TAKE_OWNERSHIP),
+                               blocks);
+    }
+    if (!stage.pose) problem.SetParameterBlockConstant(state.rotation.data());
+    if (!stage.pose || !perspective) problem.SetParameterBlockConstant(state.translation.data());
+    const bool focal_free = perspective && stage.focal && options.estimate_focal;
+    if (focal_free) {
+      problem.SetManifold(state.camera.data(), new ceres::SubsetManifold(3, {1, 2}));
+      problem.SetParameterLowerBound(state.camera.data(), 0, focal / options.focal_range);
+      problem.SetParameterUpperBound(state.camera.data(), 0, focal * options.focal_range);
+    } else if (perspective || !stage.pose) {
+      // Pinhole: principal point fixed, focal fixed here; weak: scale and offset are pose.
+      problem.SetParameterBlockConstant(state.camera.data());
+    }
+    if (k_id > 0) {
+      if (!stage.identity) {
+        problem.SetParameterBlockConstant(state.identity.data());
+      } else if (stage.identity_prior_weight > 0.0) {
+        priors.emplace_back(CoefficientPriorCost::Create(k_id, stage.identity_prior_weight));
+        problem.AddResidualBlock(priors.back().get(), nullptr, state.identity.data());
+      }
+    }
+    if (k_exp > 0) {
+      if (blendshape) {
+        for (int j = 0; j < k_exp; ++j) {
+          problem.SetParameterLowerBound(state.expression.data(), j, 0.0);
+          problem.SetParameterUpperBound(state.expression.data(), j, 1.0);
+        }
+      }
+      if (!stage.expression) {
+        problem.SetParameterBlockConstant(state.expression.data());
+      } else if (!blendshape && stage.expression_prior_weight > 0.0) {
+        priors.emplace_back(CoefficientPriorCost::Create(k_exp, stage.expression_prior_weight));
+        problem.AddResidualBlock(priors.back().get(), nullptr, state.expression.data());
+      }
+    }
+    ceres::Solver::Options solver_options;
+    solver_options.minimizer_type = ceres::TRUST_REGION;
+    solver_options.trust_region_strategy_type = ceres::LEVENBERG_MARQUARDT;
+    solver_options.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;
+    solver_options.num_threads = 1;
+    solver_options.max_num_iterations = stage.max_iterations;
+    solver_options.function_tolerance = options.function_tolerance;
+    solver_options.gradient_tolerance = options.gradient_tolerance;
+    solver_options.parameter_tolerance = options.parameter_tolerance;
+    solver_options.logging_type = ceres::SILENT;
+    VlogIterations vlog(stage.name);
+    if (VLOG_IS_ON(2)) solver_options.callbacks.push_back(&vlog);
+
+    const int rounds = contour ? options.max_contour_rounds : 1;
+    for (int round = 0; round < rounds; ++round) {
+      const FitState before = state;
+      ceres::Solver::Summary solve;
+      ceres::Solve(solver_options, &problem, &solve);
+      if (round == 0) ss.initial_cost = solve.initial_cost;
+      ss.final_cost = solve.final_cost;
+      ss.iterations += static_cast<int>(solve.iterations.size()) - 1;
+      ss.contour_rounds = round + 1;
+      ss.termination = std::string(ceres::TerminationTypeToString(solve.termination_type)) +
+                       ": " + solve.message;
+      ss.solver_converged = solve.termination_type == ceres::CONVERGENCE;
+      if (!solve.IsSolutionUsable() || !state.AllFinite() || !std::isfinite(solve.final_cost)) {
+        state = before;
+        failed = true;
+        summary.message = "stage \"" + stage.name + "\" failed (" + ss.termination +
+                          "); the parameters before it are returned";
+        break;
+      }
+      if (!contour || !AssignContour(model, table, state, options.camera_type, width, height, costs)) {
+        break;
+      }
+    }
+    ss.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
+    VLOG(1) << "landmark fit stage " << ss.name << ": cost " << ss.initial_cost << " -> "
+            << ss.final_cost << ", " << ss.iterations << " iterations, " << ss.contour_rounds
+            << " solves, " << ss.termination;
+    if (failed) break;
+  }
+
+  // Quality on the final assignment: residual = uv - target for every landmark.
+  Eigen::Matrix2Xd predicted(2, kNumLandmarks);
+  std::vector<double*> blocks = {state.rotation.data(), state.translation.data(), state.camera.data()};
+  if (k_id > 0) blocks.push_back(state.identity.data());
+  if (k_exp > 0) blocks.push_back(state.expression.data());
+  bool projected = true;
+  double sum_sq = 0.0;
+  int count = 0;
+  for (int k = 0; k < kNumLandmarks; ++k) {
+    double r[2];
+    projected = costs[k]->Evaluate(blocks.data(), r, nullptr) && projected;
+    predicted.col(k) = landmarks_px.col(k) + Eigen::Vector2d(r[0], r[1]);
+    summary.landmark_vertices.push_back(table.vertices.vertex_ids[costs[k]->slot()]);
+    if (!(weights[k] > 0.0)) continue;
+    const double e = std::hypot(r[0], r[1]);
+    sum_sq += e * e;
+    ++count;
+    summary.max_error_px = std::max(summary.max_error_px, e);
+  }
+  summary.rms_error_px = std::sqrt(sum_sq / count);
+  summary.landmark_nme = LandmarkNme(predicted, landmarks_px, weights);
+  result.params = ToFaceParams(model, state, options.camera_type, width, height);
+  result.params.landmarks_2d = predicted;
+  if (!failed && !projected) {
+    failed = true;
+    summary.message = "a landmark lies behind the camera";
+  }
+  const bool solver_converged = !summary.stages.empty() && summary.stages.back().solver_converged;
+  summary.converged = !failed && solver_converged && std::isfinite(summary.landmark_nme) &&
+                      summary.landmark_nme <= options.max_converged_nme;
+  if (!failed && !solver_converged) {
+    summary.message = "the last stage stopped before convergence (" +
+                      summary.stages.back().termination + ")";
+  } else if (!failed && !summary.converged) {
+    summary.message = "landmark NME " + std::to_string(summary.landmark_nme) + " exceeds " +
+                      std::to_string(options.max_converged_nme);
+  }
+  summary.total_time_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+  VLOG(1) << "landmark fit: " << summary.ToString();
+  return result;
+}
+
+}  // namespace morphfit::fitters
