@@ -172,7 +172,7 @@ std::string Conv2dBackward(const Conv2dGeometry& g, const float* x, const float*
     for (int64_t group = 0; group < g.groups; ++group) {
       const float* grad = dy + (n * g.c_out + group * cog) * cols;
       const float* weights = w + group * cog * rows;
-      const float* x_group = x + (n * g.c_in + group * cig) * g.h * g.w;
+      const float* x_group = x ? x + (n * g.c_in + group * cig) * g.h * g.w : nullptr;  // dw only
       float* dx_group = dx ? dx + (n * g.c_in + group * cig) * g.h * g.w : nullptr;
       std::string e;
       if (dw) {
@@ -215,6 +215,16 @@ std::string LinearBackward(int64_t n, int64_t in, int64_t out, const float* x, c
   if (!e.empty()) return e;
   if (db) BiasGradKernel<<<static_cast<unsigned>(out), kThreads>>>(n, out, 1, dy, db);
   return Sync("linear backward");
+}
+
+std::string AddChannelBias(int64_t n, int64_t c, int64_t hw, const float* b, float* y) {
+  if (n * c * hw > 0) AddBiasKernel<<<Blocks(n * c * hw), kThreads>>>(n, c, hw, b, y);
+  return Sync("add channel bias");
+}
+
+std::string ChannelSumAccumulate(int64_t n, int64_t c, int64_t hw, const float* dy, float* db) {
+  if (c > 0) BiasGradKernel<<<static_cast<unsigned>(c), kThreads>>>(n, c, hw, dy, db);
+  return Sync("channel sum");
 }
 
 }  // namespace morphfit::nn_cuda

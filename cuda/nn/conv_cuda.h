@@ -36,6 +36,10 @@ std::string LinearForward(int64_t n, int64_t in, int64_t out, const float* x, co
 std::string LinearBackward(int64_t n, int64_t in, int64_t out, const float* x, const float* w,
                            const float* dy, float* dx, float* dw, float* db);
 
+// y [n, c, hw] += b[c]; db[c] += sum of dy [n, c, hw] over n and hw (fixed-order block sums).
+std::string AddChannelBias(int64_t n, int64_t c, int64_t hw, const float* b, float* y);
+std::string ChannelSumAccumulate(int64_t n, int64_t c, int64_t hw, const float* dy, float* db);
+
 }  // namespace morphfit::nn_cuda
 
 #endif  // MORPHFIT_CUDA_NN_CONV_CUDA_H_

@@ -39,6 +39,11 @@ __global__ void AddKernel(int64_t n, const float* a, const float* b, float* y) {
   if (i < n) y[i] = a[i] + b[i];
 }
 
+__global__ void MultiplyKernel(int64_t n, const float* a, const float* b, float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i < n) y[i] = a[i] * b[i];
+}
+
 // Sum of v over the block (blockDim.x == kThreads), valid in every thread.
 __device__ double BlockSum(double v, double* shared) {
   shared[threadIdx.x] = v;
@@ -231,6 +236,11 @@ std::string ActivationBackward(nn::Activation a, float slope, int64_t n, const f
 std::string Add(int64_t n, const float* a, const float* b, float* y) {
   if (n > 0) AddKernel<<<Blocks(n), kThreads>>>(n, a, b, y);
   return Sync("add");
+}
+
+std::string Multiply(int64_t n, const float* a, const float* b, float* y) {
+  if (n > 0) MultiplyKernel<<<Blocks(n), kThreads>>>(n, a, b, y);
+  return Sync("multiply");
 }
 
 std::string BatchNormForwardTrain(int64_t n, int64_t c, int64_t hw, const float* x,

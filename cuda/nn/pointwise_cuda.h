@@ -18,6 +18,8 @@ std::string ActivationBackward(nn::Activation a, float slope, int64_t n, const f
                                const float* y, const float* dy, float* dx);
 // y = a + b.
 std::string Add(int64_t n, const float* a, const float* b, float* y);
+// y = a * b (dropout's mask multiply).
+std::string Multiply(int64_t n, const float* a, const float* b, float* y);
 
 // Batch norm over x [n, c, hw] (see nn/kernels/batch_norm.h). The training forward also updates
 // running_mean / running_var when they are non-null (momentum; unbiased variance).

@@ -93,6 +93,9 @@ StatusOr<Tensor> DropoutLayer::Forward(const Tensor& x) {
     return x;
   }
   MORPHFIT_ASSIGN_OR_RETURN(mask_, DropoutMask(x.shape(), p_, seed_, step_++));
+  if (x.device() == Device::kCuda) {
+    MORPHFIT_ASSIGN_OR_RETURN(mask_, mask_.ToDevice());
+  }
   return Multiply(x, mask_);
 }
 

@@ -1,6 +1,7 @@
 // End-to-end CUDA dispatch through the Tensor API: a small residual CNN (conv, BN in training
-// mode, ReLU, max pool, residual add, global pooling, linear) run forward and backward on the
-// device must match the same network on the CPU. Skips with the reason without a CUDA device.
+// mode, ReLU, max pool, residual add, global pooling, linear, then an AdamW step) and a decoder
+// (transposed conv, upsampling, dropout, L2 normalisation) run forward and backward on the
+// device must match the same networks on the CPU. Skips with the reason without a CUDA device.
 #include <gtest/gtest.h>
 
 #include "morphfit/nn/layers.h"
@@ -27,6 +28,44 @@ std::unique_ptr<Sequential> SmallNet() {
   net->Add(std::make_unique<GlobalAvgPoolLayer>());
   net->Add(std::make_unique<LinearLayer>(16, 4, true, 4));
   return net;
+}
+
+// A decoder-style network: transposed convolution, bilinear and nearest upsampling, dropout
+// (same seed, so the same masks) and unit normals.
+std::unique_ptr<Sequential> DecoderNet() {
+  auto net = std::make_unique<Sequential>();
+  net->Add(std::make_unique<ConvTranspose2dLayer>(4, 6, 3, ConvTranspose2dOptions{2, 1, 1, 1, 1},
+                                                  true, 7));
+  net->Add(std::make_unique<ActivationLayer>(Activation::kLeakyRelu, 0.1f));
+  net->Add(std::make_unique<UpsampleLayer>(2, /*bilinear=*/true));
+  net->Add(std::make_unique<DropoutLayer>(0.2, 8));
+  net->Add(std::make_unique<UpsampleLayer>(2, /*bilinear=*/false));
+  net->Add(std::make_unique<Conv2dLayer>(6, 3, 3, Conv2dOptions{1, 1, 1, 1}, true, 9));
+  net->Add(std::make_unique<L2NormalizeLayer>());
+  return net;
+}
+
+TEST(CudaModuleTest, DecoderForwardAndBackwardMatchTheCpu) {
+  std::string reason;
+  if (!CudaAvailable(&reason)) GTEST_SKIP() << reason;
+  auto cpu_net = DecoderNet(), gpu_net = DecoderNet();
+  ASSERT_TRUE(ModuleToDevice(*gpu_net).ok());
+  const Tensor x = ToTensor({2, 4, 5, 5}, RandomVec(200, 11));
+  ZeroGrad(*cpu_net);
+  ZeroGrad(*gpu_net);
+  const Tensor y_cpu = cpu_net->Forward(x).value();
+  ASSERT_EQ(y_cpu.shape(), (Shape{2, 3, 40, 40}));
+  const Tensor dy = ToTensor(y_cpu.shape(), RandomVec(y_cpu.size(), 12));
+  const Tensor dx_cpu = cpu_net->Backward(dy).value();
+  const Tensor y_gpu = gpu_net->Forward(x.ToDevice().value()).value();
+  const Tensor dx_gpu = gpu_net->Backward(dy.ToDevice().value()).value();
+  EXPECT_LT(MaxScaledError(ToVec(y_gpu), ToVec(y_cpu)), kTolerance);
+  EXPECT_LT(MaxScaledError(ToVec(dx_gpu), ToVec(dx_cpu)), kTolerance);
+  const std::vector<NamedParameter> pc = NamedParameters(*cpu_net), pg = NamedParameters(*gpu_net);
+  for (size_t i = 0; i < pc.size(); ++i) {
+    EXPECT_LT(MaxScaledError(ToVec(pg[i].parameter->grad), ToVec(pc[i].parameter->grad)), kTolerance)
+        << pc[i].name;
+  }
 }
 
 TEST(CudaModuleTest, ForwardAndBackwardMatchTheCpu) {

@@ -1,4 +1,5 @@
-// Conv2d and ConvTranspose2d: shape checks and dispatch (CPU: nn/kernels/gemm_cpu.h).
+// Conv2d and ConvTranspose2d: shape checks and dispatch (CPU: nn/kernels/gemm_cpu.h; CUDA:
+// cuda/nn/conv.cu, the transposed convolution as the adjoint of the forward one).
 #include <string>
 
 #include "morphfit/nn/kernels/gemm_cpu.h"
@@ -136,12 +137,25 @@ StatusOr<Conv2dGeometry> MakeConvTranspose2dGeometry(const Shape& x, const Shape
 
 StatusOr<Tensor> ConvTranspose2d(const Tensor& x, const Tensor& w, const Tensor* b,
                                  const ConvTranspose2dOptions& options) {
-  MORPHFIT_RETURN_IF_ERROR(internal::CpuOnly(x, "conv_transpose2d"));
   MORPHFIT_ASSIGN_OR_RETURN(const Conv2dGeometry g,
                             MakeConvTranspose2dGeometry(x.shape(), w.shape(), options));
   MORPHFIT_RETURN_IF_ERROR(CheckBias(b, g.c_in, "conv_transpose2d"));
   MORPHFIT_RETURN_IF_ERROR(internal::CheckSameDevice({&x, &w, b}, "conv_transpose2d"));
-  Tensor y(Shape{g.n, g.c_in, g.h, g.w});
+  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewTensor({g.n, g.c_in, g.h, g.w}, x.device()));
+  if (x.device() == Device::kCuda) {
+#if defined(MORPHFIT_NN_WITH_CUDA)
+    // The data-adjoint of the forward convolution, then the bias.
+    MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(
+        nn_cuda::Conv2dBackward(g, nullptr, w.device_data(), x.device_data(), y.device_data(),
+                                nullptr, nullptr), "conv_transpose2d"));
+    if (b) {
+      MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(
+          nn_cuda::AddChannelBias(g.n, g.c_in, g.h * g.w, b->device_data(), y.device_data()),
+          "conv_transpose2d"));
+    }
+#endif
+    return y;
+  }
   cpu::Conv2dBackwardData<float>(g, w.data(), x.data(), y.data());
   if (b) {
     for (int64_t n = 0; n < g.n; ++n)
@@ -157,7 +171,6 @@ StatusOr<Tensor> ConvTranspose2dBackward(const Tensor& x, const Tensor& w, const
                                          const ConvTranspose2dOptions& options, Tensor* dw,
                                          Tensor* db) {
   const std::string op = "conv_transpose2d backward";
-  MORPHFIT_RETURN_IF_ERROR(internal::CpuOnly(x, op));
   MORPHFIT_ASSIGN_OR_RETURN(const Conv2dGeometry g,
                             MakeConvTranspose2dGeometry(x.shape(), w.shape(), options));
   MORPHFIT_RETURN_IF_ERROR(ExpectShape(dy, {g.n, g.c_in, g.h, g.w}, op, "dy"));
@@ -165,7 +178,24 @@ StatusOr<Tensor> ConvTranspose2dBackward(const Tensor& x, const Tensor& w, const
   if (db) MORPHFIT_RETURN_IF_ERROR(ExpectShape(*db, {g.c_in}, op, "db"));
   MORPHFIT_RETURN_IF_ERROR(internal::CheckSameDevice({&x, &w, &dy, dw, db}, op));
   // In the adjoint geometry dy plays the convolution's input and x its output gradient.
-  Tensor dx(x.shape());
+  MORPHFIT_ASSIGN_OR_RETURN(Tensor dx, internal::NewTensor(x.shape(), x.device()));
+  if (x.device() == Device::kCuda) {
+#if defined(MORPHFIT_NN_WITH_CUDA)
+    MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(
+        nn_cuda::Conv2dForward(g, dy.device_data(), w.device_data(), nullptr, dx.device_data()), op));
+    if (dw) {
+      MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(
+          nn_cuda::Conv2dBackward(g, dy.device_data(), w.device_data(), x.device_data(), nullptr,
+                                  dw->device_data(), nullptr), op));
+    }
+    if (db) {
+      MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(
+          nn_cuda::ChannelSumAccumulate(g.n, g.c_in, g.h * g.w, dy.device_data(), db->device_data()),
+          op));
+    }
+#endif
+    return dx;
+  }
   cpu::Conv2dForward<float>(g, dy.data(), w.data(), nullptr, dx.data());
   if (dw) cpu::Conv2dBackwardWeight<float>(g, dy.data(), x.data(), dw->data());
   if (db) cpu::BiasBackward<float>(g.n, g.c_in, g.h * g.w, dy.data(), db->data());

@@ -7,7 +7,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "morphfit/math/hd.h"
+
 namespace morphfit::nn::reference {
+
+using std::sqrt;
 
 // y = a + b (same shapes). Backward: da = db = dy.
 template <typename T>
@@ -39,42 +43,49 @@ void ConcatChannelsBackward(int64_t n, int64_t c_a, int64_t c_b, int64_t hw, con
   }
 }
 
-// y[:, c, p] = x[:, c, p] / sqrt(sum_c x[:, c, p]^2 + eps) for x [n, c, hw]. eps keeps the
-// map smooth at x = 0 (a zero vector maps to zero instead of NaN).
+// One pixel of L2 normalisation over channels: x and y point at channel 0 of the pixel, channels
+// are `stride` apart. y = x / sqrt(|x|^2 + eps); eps keeps the map smooth at x = 0 (a zero
+// vector maps to zero instead of NaN). MORPHFIT_HD: the CUDA kernel calls the same function.
+template <typename T>
+MORPHFIT_HD void L2NormalizePixelForward(int64_t c, int64_t stride, double eps, const T* x, T* y) {
+  double sum_sq = 0.0;
+  for (int64_t ch = 0; ch < c; ++ch) sum_sq += static_cast<double>(x[ch * stride]) * x[ch * stride];
+  const double inv_norm = 1.0 / sqrt(sum_sq + eps);
+  for (int64_t ch = 0; ch < c; ++ch) y[ch * stride] = static_cast<T>(x[ch * stride] * inv_norm);
+}
+
+// dx = (dy - y <y, dy>) / norm for one pixel, with y recomputed from x.
+template <typename T>
+MORPHFIT_HD void L2NormalizePixelBackward(int64_t c, int64_t stride, double eps, const T* x,
+                                          const T* dy, T* dx) {
+  double sum_sq = 0.0, dot = 0.0;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    sum_sq += static_cast<double>(x[ch * stride]) * x[ch * stride];
+    dot += static_cast<double>(x[ch * stride]) * dy[ch * stride];
+  }
+  const double inv_norm = 1.0 / sqrt(sum_sq + eps);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const int64_t k = ch * stride;
+    dx[k] = static_cast<T>((dy[k] - x[k] * dot * inv_norm * inv_norm) * inv_norm);
+  }
+}
+
+// x, y [n, c, hw]: every pixel normalised over its channels.
 template <typename T>
 void L2NormalizeChannelsForward(int64_t n, int64_t c, int64_t hw, double eps, const T* x, T* y) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t p = 0; p < hw; ++p) {
-      double sum_sq = 0.0;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const double v = x[(i * c + ch) * hw + p];
-        sum_sq += v * v;
-      }
-      const double inv_norm = 1.0 / std::sqrt(sum_sq + eps);
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const int64_t k = (i * c + ch) * hw + p;
-        y[k] = static_cast<T>(x[k] * inv_norm);
-      }
+      L2NormalizePixelForward(c, hw, eps, x + i * c * hw + p, y + i * c * hw + p);
     }
 }
 
-// dx = (dy - y <y, dy>) / norm, with y recomputed from x.
 template <typename T>
 void L2NormalizeChannelsBackward(int64_t n, int64_t c, int64_t hw, double eps, const T* x,
                                  const T* dy, T* dx) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t p = 0; p < hw; ++p) {
-      double sum_sq = 0.0, dot = 0.0;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const int64_t k = (i * c + ch) * hw + p;
-        sum_sq += static_cast<double>(x[k]) * x[k];
-        dot += static_cast<double>(x[k]) * dy[k];
-      }
-      const double inv_norm = 1.0 / std::sqrt(sum_sq + eps);
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const int64_t k = (i * c + ch) * hw + p;
-        dx[k] = static_cast<T>((dy[k] - x[k] * dot * inv_norm * inv_norm) * inv_norm);
-      }
+      const int64_t o = i * c * hw + p;
+      L2NormalizePixelBackward(c, hw, eps, x + o, dy + o, dx + o);
     }
 }
 

@@ -1,0 +1,183 @@
+// Upsampling, channel concat and L2 normalisation kernels (structural_cuda.h).
+#include "nn/structural_cuda.h"
+
+#include <cuda_runtime.h>
+
+#include "morphfit/nn/kernels/elementwise.h"
+#include "morphfit/nn/kernels/resample.h"
+
+namespace morphfit::nn_cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+
+std::string Sync(const char* what) {
+  cudaError_t e = cudaGetLastError();
+  if (e == cudaSuccess) e = cudaDeviceSynchronize();
+  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
+}
+
+#define MORPHFIT_NN_INDEX() \
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x
+
+__global__ void NearestForwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
+                                     const float* x, float* y) {
+  MORPHFIT_NN_INDEX();
+  const int64_t ow_size = w * s, oh_size = h * s;
+  if (i >= planes * oh_size * ow_size) return;
+  const int64_t ow = i % ow_size, oh = (i / ow_size) % oh_size, p = i / (ow_size * oh_size);
+  y[i] = x[(p * h + oh / s) * w + ow / s];
+}
+
+// Each input pixel sums its s x s block of dy, in row-major order.
+__global__ void NearestBackwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
+                                      const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i >= planes * h * w) return;
+  const int64_t iw = i % w, ih = (i / w) % h, p = i / (w * h);
+  float sum = 0.0f;
+  for (int64_t a = 0; a < s; ++a)
+    for (int64_t b = 0; b < s; ++b) sum += dy[(p * h * s + ih * s + a) * (w * s) + iw * s + b];
+  dx[i] = sum;
+}
+
+__global__ void BilinearForwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
+                                      const float* x, float* y) {
+  MORPHFIT_NN_INDEX();
+  const int64_t ow_size = w * s, oh_size = h * s;
+  if (i >= planes * oh_size * ow_size) return;
+  const int64_t ow = i % ow_size, oh = (i / ow_size) % oh_size, p = i / (ow_size * oh_size);
+  int64_t h0, h1, w0, w1;
+  double th, tw;
+  nn::BilinearTaps(oh, s, h, &h0, &h1, &th);
+  nn::BilinearTaps(ow, s, w, &w0, &w1, &tw);
+  const float* in = x + p * h * w;
+  const double top = in[h0 * w + w0] * (1.0 - tw) + in[h0 * w + w1] * tw;
+  const double bottom = in[h1 * w + w0] * (1.0 - tw) + in[h1 * w + w1] * tw;
+  y[i] = static_cast<float>(top * (1.0 - th) + bottom * th);
+}
+
+// Weight with which destination index `o` reads source index `i` along one axis.
+__device__ double TapWeight(int64_t o, int64_t s, int64_t size, int64_t i) {
+  int64_t i0, i1;
+  double t;
+  nn::BilinearTaps(o, s, size, &i0, &i1, &t);
+  return (i0 == i ? 1.0 - t : 0.0) + (i1 == i ? t : 0.0);
+}
+
+// Each input pixel gathers from the outputs within one source pixel of it.
+__global__ void BilinearBackwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
+                                       const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i >= planes * h * w) return;
+  const int64_t iw = i % w, ih = (i / w) % h, p = i / (w * h);
+  const int64_t oh_size = h * s, ow_size = w * s;
+  const int64_t oh0 = ih > 0 ? (ih - 1) * s : 0, oh1 = (ih + 2) * s < oh_size ? (ih + 2) * s : oh_size;
+  const int64_t ow0 = iw > 0 ? (iw - 1) * s : 0, ow1 = (iw + 2) * s < ow_size ? (iw + 2) * s : ow_size;
+  double sum = 0.0;
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    const double wh = TapWeight(oh, s, h, ih);
+    if (wh == 0.0) continue;
+    for (int64_t ow = ow0; ow < ow1; ++ow) {
+      const double ww = TapWeight(ow, s, w, iw);
+      if (ww != 0.0) sum += dy[(p * oh_size + oh) * ow_size + ow] * wh * ww;
+    }
+  }
+  dx[i] = static_cast<float>(sum);
+}
+
+// y [n, c_a + c_b, hw] <-> a, b; `forward` copies into y, otherwise splits y into a and b.
+__global__ void ConcatKernel(bool forward, int64_t n, int64_t c_a, int64_t c_b, int64_t hw,
+                             float* a, float* b, float* y) {
+  MORPHFIT_NN_INDEX();
+  const int64_t c = c_a + c_b;
+  if (i >= n * c * hw) return;
+  const int64_t p = i % hw, ch = (i / hw) % c, img = i / (hw * c);
+  float* part = ch < c_a ? (a ? a + (img * c_a + ch) * hw + p : nullptr)
+                         : (b ? b + (img * c_b + ch - c_a) * hw + p : nullptr);
+  if (part == nullptr) return;
+  if (forward) {
+    y[i] = *part;
+  } else {
+    *part = y[i];
+  }
+}
+
+__global__ void L2ForwardKernel(int64_t n, int64_t c, int64_t hw, double eps, const float* x,
+                                float* y) {
+  MORPHFIT_NN_INDEX();
+  if (i >= n * hw) return;
+  const int64_t o = (i / hw) * c * hw + i % hw;
+  nn::reference::L2NormalizePixelForward(c, hw, eps, x + o, y + o);
+}
+
+__global__ void L2BackwardKernel(int64_t n, int64_t c, int64_t hw, double eps, const float* x,
+                                 const float* dy, float* dx) {
+  MORPHFIT_NN_INDEX();
+  if (i >= n * hw) return;
+  const int64_t o = (i / hw) * c * hw + i % hw;
+  nn::reference::L2NormalizePixelBackward(c, hw, eps, x + o, dy + o, dx + o);
+}
+
+}  // namespace
+
+std::string UpsampleNearestForward(int64_t planes, int64_t h, int64_t w, int64_t scale,
+                                   const float* x, float* y) {
+  const int64_t n = planes * h * w * scale * scale;
+  if (n > 0) NearestForwardKernel<<<Blocks(n), kThreads>>>(planes, h, w, scale, x, y);
+  return Sync("upsample nearest forward");
+}
+
+std::string UpsampleNearestBackward(int64_t planes, int64_t h, int64_t w, int64_t scale,
+                                    const float* dy, float* dx) {
+  if (planes * h * w > 0) NearestBackwardKernel<<<Blocks(planes * h * w), kThreads>>>(planes, h, w, scale, dy, dx);
+  return Sync("upsample nearest backward");
+}
+
+std::string UpsampleBilinearForward(int64_t planes, int64_t h, int64_t w, int64_t scale,
+                                    const float* x, float* y) {
+  const int64_t n = planes * h * w * scale * scale;
+  if (n > 0) BilinearForwardKernel<<<Blocks(n), kThreads>>>(planes, h, w, scale, x, y);
+  return Sync("upsample bilinear forward");
+}
+
+std::string UpsampleBilinearBackward(int64_t planes, int64_t h, int64_t w, int64_t scale,
+                                     const float* dy, float* dx) {
+  if (planes * h * w > 0) BilinearBackwardKernel<<<Blocks(planes * h * w), kThreads>>>(planes, h, w, scale, dy, dx);
+  return Sync("upsample bilinear backward");
+}
+
+std::string ConcatChannelsForward(int64_t n, int64_t c_a, int64_t c_b, int64_t hw, const float* a,
+                                  const float* b, float* y) {
+  const int64_t total = n * (c_a + c_b) * hw;
+  if (total > 0) {
+    ConcatKernel<<<Blocks(total), kThreads>>>(true, n, c_a, c_b, hw, const_cast<float*>(a),
+                                              const_cast<float*>(b), y);
+  }
+  return Sync("concat forward");
+}
+
+std::string ConcatChannelsBackward(int64_t n, int64_t c_a, int64_t c_b, int64_t hw,
+                                   const float* dy, float* da, float* db) {
+  const int64_t total = n * (c_a + c_b) * hw;
+  if (total > 0) {
+    ConcatKernel<<<Blocks(total), kThreads>>>(false, n, c_a, c_b, hw, da, db, const_cast<float*>(dy));
+  }
+  return Sync("concat backward");
+}
+
+std::string L2NormalizeChannelsForward(int64_t n, int64_t c, int64_t hw, double eps,
+                                       const float* x, float* y) {
+  if (n * hw > 0) L2ForwardKernel<<<Blocks(n * hw), kThreads>>>(n, c, hw, eps, x, y);
+  return Sync("l2 normalize forward");
+}
+
+std::string L2NormalizeChannelsBackward(int64_t n, int64_t c, int64_t hw, double eps,
+                                        const float* x, const float* dy, float* dx) {
+  if (n * hw > 0) L2BackwardKernel<<<Blocks(n * hw), kThreads>>>(n, c, hw, eps, x, dy, dx);
+  return Sync("l2 normalize backward");
+}
+
+}  // namespace morphfit::nn_cuda
