@@ -328,9 +328,20 @@ class Walker {
     out->clear();
     if (inflateInit(&z) != Z_OK) return "zlib inflateInit failed";
     size_t fed = 0, have = 0;
-    out->resize(std::max<size_t>(std::min<size_t>(n, size_t{1} << 26) * 4, 4096));
+    // Start small; once the inner element's tag is out, size the buffer to exactly what it
+    // declares (when plausible), so a 128 MB variable costs 128 MB, not a doubling series.
+    out->resize(4096);
+    bool sized = false;
     int rc = Z_OK;
     while (rc == Z_OK) {
+      if (!sized && have >= 8) {
+        sized = true;
+        uint32_t declared;
+        std::memcpy(&declared, out->data() + 4, 4);
+        if (swap_) declared = __builtin_bswap32(declared);
+        const size_t want = size_t{8} + declared + 64;  // slack: the stream end needs no room
+        if (want > out->size() && want <= 1000 * n + 4096) out->resize(want);
+      }
       if (have == out->size()) {
         if (out->size() > (size_t{1} << 36)) break;
         out->resize(out->size() * 2);
