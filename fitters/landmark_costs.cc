@@ -104,16 +104,18 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
     Eigen::Map<Mat23> J(jacobians[2]);
     J = Eigen::Map<const Mat23>(duv_dcamera);
   }
-  // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then one 2x3 * 3xK.
+  // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then one 2x3 * 3xK as a
+  // coefficient-wise (lazy) product: Eigen's GEMM path would pack these tiny operands and
+  // dominated the whole fit.
   const Mat23 DR = D * Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(R);
   using RowMajor2X = Eigen::Matrix<double, 2, Eigen::Dynamic, Eigen::RowMajor>;
   if (k_id > 0 && jacobians[id_block] != nullptr) {
-    Eigen::Map<RowMajor2X>(jacobians[id_block], 2, k_id) =
-        DR * vertices_->identity.middleRows<3>(3 * slot_);
+    Eigen::Map<RowMajor2X>(jacobians[id_block], 2, k_id).noalias() =
+        DR.lazyProduct(vertices_->identity.middleRows<3>(3 * slot_));
   }
   if (k_exp > 0 && jacobians[exp_block] != nullptr) {
-    Eigen::Map<RowMajor2X>(jacobians[exp_block], 2, k_exp) =
-        DR * vertices_->expression.middleRows<3>(3 * slot_);
+    Eigen::Map<RowMajor2X>(jacobians[exp_block], 2, k_exp).noalias() =
+        DR.lazyProduct(vertices_->expression.middleRows<3>(3 * slot_));
   }
   return true;
 }

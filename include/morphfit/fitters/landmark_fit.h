@@ -73,12 +73,13 @@ struct FitOptions {
   std::vector<double> landmark_weights;
   // Contour mode: solve / re-assign rounds per stage; a stage ends early when no jaw
   // landmark changes vertex.
-  int max_contour_rounds = 4;
+  int max_contour_rounds = 2;
   // Levenberg-Marquardt convergence (Ceres meanings): relative cost decrease, max-norm of the
   // projected gradient, relative step size.
-  double function_tolerance = 1e-10;
-  double gradient_tolerance = 1e-12;
-  double parameter_tolerance = 1e-10;
+  // The defaults stop where further iterations move landmarks by far less than a pixel.
+  double function_tolerance = 1e-6;
+  double gradient_tolerance = 1e-10;
+  double parameter_tolerance = 1e-8;
   // FitSummary::converged also needs the final landmark NME at or below this.
   double max_converged_nme = 0.1;
 
