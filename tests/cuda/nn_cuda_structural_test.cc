@@ -1,5 +1,6 @@
-// CUDA structural kernels (upsampling, concat, L2 normalisation, multiply, channel bias) and the
-// transposed convolution built from the conv launchers, against their header-only CPU twins.
+// CUDA structural kernels (upsampling, concat, L2 normalisation, multiply, channel bias), the
+// transposed convolution built from the conv launchers, and the losses, against their
+// header-only CPU twins.
 // Skips with the reason where no CUDA device exists.
 #include <gtest/gtest.h>
 
@@ -10,9 +11,11 @@
 
 #include "morphfit/nn/kernels/conv_reference.h"
 #include "morphfit/nn/kernels/elementwise.h"
+#include "morphfit/nn/kernels/losses.h"
 #include "morphfit/nn/kernels/resample.h"
 #include "nn/conv_cuda.h"
 #include "nn/device_memory.h"
+#include "nn/losses_cuda.h"
 #include "nn/pointwise_cuda.h"
 #include "nn/structural_cuda.h"
 
@@ -145,6 +148,33 @@ TEST(NnCudaStructuralTest, TransposedConvolutionPiecesMatchReference) {
   EXPECT_LT(MaxScaledError(dxd.Host(), dx), 2e-4);
   EXPECT_LT(MaxScaledError(dwd.Host(), dw), 2e-4);
   EXPECT_LT(MaxScaledError(dbd.Host(), db), 2e-4);
+}
+
+TEST(NnCudaStructuralTest, LossesMatchReference) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  const int64_t n = 3, c = 2, hw = 1000, total = n * c * hw;
+  const std::vector<float> x = Random(total, 11), t = Random(total, 12);
+  std::vector<float> mask = Random(n * hw, 13);
+  for (float& m : mask) m = m > 0 ? 1.0f : 0.0f;
+  for (nn::Penalty p : {nn::Penalty::kSquared, nn::Penalty::kAbsolute, nn::Penalty::kSmoothL1}) {
+    for (bool masked : {false, true}) {
+      const float* w = masked ? mask.data() : nullptr;
+      std::vector<float> grad(total);
+      const double value = nn::reference::WeightedPenaltyLoss<float>(
+          p, 0.5, total, x.data(), t.data(), w, c * hw, hw, 1e-3, grad.data());
+      Buffer xd(x), td(t), md(mask), gd(total);
+      double device_value = 0.0;
+      ASSERT_EQ(WeightedPenaltyLoss(p, 0.5, total, xd.get(), td.get(), masked ? md.get() : nullptr,
+                                    c * hw, hw, 1e-3, gd.get(), &device_value), "");
+      EXPECT_NEAR(device_value, value, 1e-9 * (1 + std::fabs(value)));  // double sums
+      EXPECT_LT(MaxScaledError(gd.Host(), grad), 1e-6);
+    }
+  }
+  Buffer md(mask);
+  double sum = 0.0, expected = 0.0;
+  for (float m : mask) expected += m;
+  ASSERT_EQ(Sum(static_cast<int64_t>(mask.size()), md.get(), &sum), "");
+  EXPECT_EQ(sum, expected);
 }
 
 }  // namespace

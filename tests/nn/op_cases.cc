@@ -45,7 +45,7 @@ OpCase ConvCase(std::string name, Shape xs, Shape ws, Conv2dOptions o) {
   };
   c.tensor_api = [o](const Ts& t, const Tensor& dy) -> Result {
     MORPHFIT_ASSIGN_OR_RETURN(Tensor y, Conv2d(t[0], t[1], &t[2], o));
-    Tensor dw(t[1].shape()), db(t[2].shape());
+    Tensor dw = ZerosLike(t[1]), db = ZerosLike(t[2]);
     MORPHFIT_ASSIGN_OR_RETURN(Tensor dx, Conv2dBackward(t[0], t[1], dy, o, &dw, &db));
     return TensorApiResult{y, {dx, dw, db}};
   };
@@ -71,7 +71,7 @@ OpCase ConvTransposeCase(std::string name, Shape xs, Shape ws, ConvTranspose2dOp
   };
   c.tensor_api = [o](const Ts& t, const Tensor& dy) -> Result {
     MORPHFIT_ASSIGN_OR_RETURN(Tensor y, ConvTranspose2d(t[0], t[1], &t[2], o));
-    Tensor dw(t[1].shape()), db(t[2].shape());
+    Tensor dw = ZerosLike(t[1]), db = ZerosLike(t[2]);
     MORPHFIT_ASSIGN_OR_RETURN(Tensor dx, ConvTranspose2dBackward(t[0], t[1], dy, o, &dw, &db));
     return TensorApiResult{y, {dx, dw, db}};
   };
@@ -95,7 +95,7 @@ OpCase LinearCase(std::string name, Shape xs, int64_t out) {
   };
   c.tensor_api = [](const Ts& t, const Tensor& dy) -> Result {
     MORPHFIT_ASSIGN_OR_RETURN(Tensor y, Linear(t[0], t[1], &t[2]));
-    Tensor dw(t[1].shape()), db(t[2].shape());
+    Tensor dw = ZerosLike(t[1]), db = ZerosLike(t[2]);
     MORPHFIT_ASSIGN_OR_RETURN(Tensor dx, LinearBackward(t[0], t[1], dy, &dw, &db));
     return TensorApiResult{y, {dx, dw, db}};
   };
@@ -124,7 +124,8 @@ OpCase BatchNormTrainCase(std::string name, Shape xs) {
     return In{dx, dg, dbeta};
   };
   c.tensor_api = [=](const Ts& t, const Tensor& dy) -> Result {
-    Tensor mean({ch}), inv_std({ch}), dg({ch}), dbeta({ch});
+    Tensor mean = ZerosLike(t[1]), inv_std = ZerosLike(t[1]), dg = ZerosLike(t[1]),
+           dbeta = ZerosLike(t[1]);
     MORPHFIT_ASSIGN_OR_RETURN(Tensor y, BatchNorm2dTrain(t[0], t[1], t[2], {eps, 0.1}, nullptr,
                                                          nullptr, &mean, &inv_std));
     MORPHFIT_ASSIGN_OR_RETURN(Tensor dx,
@@ -155,7 +156,7 @@ OpCase BatchNormEvalCase() {
     return In{dx, dg, dbeta, {}, {}};
   };
   c.tensor_api = [=](const Ts& t, const Tensor& dy) -> Result {
-    Tensor dg({ch}), dbeta({ch});
+    Tensor dg = ZerosLike(t[1]), dbeta = ZerosLike(t[1]);
     MORPHFIT_ASSIGN_OR_RETURN(Tensor y, BatchNorm2dEval(t[0], t[1], t[2], t[3], t[4], {eps, 0.1}));
     MORPHFIT_ASSIGN_OR_RETURN(
         Tensor dx, BatchNorm2dBackwardEval(t[0], t[1], t[3], t[4], {eps, 0.1}, dy, &dg, &dbeta));

@@ -32,6 +32,22 @@ struct OpCase {
 };
 
 std::vector<OpCase> AllOpCases();
+
+// A zero tensor shaped and placed like `t` (aborts on a device error: test code).
+inline Tensor ZerosLike(const Tensor& t) { return Tensor::Zeros(t.shape(), t.device()).value(); }
+// *out = a copy of `host` on the CUDA device.
+inline Status OnDevice(const Tensor& host, Tensor* out) {
+  MORPHFIT_ASSIGN_OR_RETURN(*out, host.ToDevice());
+  return OkStatus();
+}
+
+// Random inputs for `c` (N(0, 1), or U(0.5, 1.5) where positive), rounded to float so the
+// float path sees exactly the same values.
+std::vector<Vec> RandomOpInputs(const OpCase& c);
+
+// Runs `c` through the Tensor API with inputs on `device` and compares output and gradients
+// with the double kernels (gtest assertions). Tolerance: see op_harness.cc.
+void CheckTensorApiCase(const OpCase& c, Device device);
 // The structural ops and losses (op_cases_misc.cc).
 std::vector<OpCase> MiscOpCases();
 

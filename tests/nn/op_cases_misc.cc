@@ -124,8 +124,10 @@ OpCase DropoutCase() {
     return In{dx};
   };
   c.tensor_api = [=](const Ts& t, const Tensor& dy) -> Result {
-    MORPHFIT_ASSIGN_OR_RETURN(Tensor y, Multiply(t[0], mask));
-    MORPHFIT_ASSIGN_OR_RETURN(Tensor dx, Multiply(dy, mask));
+    Tensor m = mask;
+    if (t[0].device() == Device::kCuda) MORPHFIT_RETURN_IF_ERROR(OnDevice(mask, &m));
+    MORPHFIT_ASSIGN_OR_RETURN(Tensor y, Multiply(t[0], m));
+    MORPHFIT_ASSIGN_OR_RETURN(Tensor dx, Multiply(dy, m));
     return TensorApiResult{y, {dx}};
   };
   return c;
@@ -151,9 +153,11 @@ OpCase LossCase(std::string name, std::vector<Shape> shapes, std::vector<bool> p
   c.tensor_api = [=](const Ts& t, const Tensor& dy) -> Result {
     MORPHFIT_ASSIGN_OR_RETURN(LossResult r, api(t));
     Tensor y = Tensor::Full({1}, static_cast<float>(r.value));
-    for (int64_t i = 0; i < r.dL_dx.size(); ++i) r.dL_dx.data()[i] *= dy.data()[0];
+    // dL/dx = dy[0] * dloss/dx, scaled on the tensors' device.
+    Tensor scale = Tensor::Full(r.dL_dx.shape(), dy.ToVector()[0]);
+    if (t[0].device() == Device::kCuda) MORPHFIT_RETURN_IF_ERROR(OnDevice(scale, &scale));
     std::vector<Tensor> grads(t.size());
-    grads[0] = r.dL_dx;
+    MORPHFIT_ASSIGN_OR_RETURN(grads[0], Multiply(r.dL_dx, scale));
     return TensorApiResult{y, grads};
   };
   return c;

@@ -38,13 +38,6 @@ inline Status CheckGradTarget(const Tensor* grad, const Tensor& param, const std
   return OkStatus();
 }
 
-// An op without a CUDA kernel was given device tensors.
-inline Status CpuOnly(const Tensor& x, const std::string& op) {
-  if (x.device() == Device::kCpu) return OkStatus();
-  return FailedPreconditionError(op + ": no CUDA kernel for this op; copy the tensor to the host "
-                                 "(ToHost) to run it on the CPU");
-}
-
 // A zero-filled tensor on `device`.
 inline StatusOr<Tensor> NewTensor(const Shape& shape, Device device) {
   if (device == Device::kCpu) return Tensor(shape);
