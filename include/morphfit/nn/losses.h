@@ -1,5 +1,6 @@
-// Tensor-level losses (CPU): each returns the scalar loss and dL/dx for the prediction x.
-// Formulas and normalisation are those of nn/kernels/losses.h.
+// Tensor-level losses on the CPU or the CUDA device: each returns the scalar loss and dL/dx for
+// the prediction x (on x's device). Formulas and normalisation are those of
+// nn/kernels/losses.h.
 #ifndef MORPHFIT_NN_LOSSES_H_
 #define MORPHFIT_NN_LOSSES_H_
 

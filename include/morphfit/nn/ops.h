@@ -3,8 +3,8 @@
 // Conventions: activations are NCHW; backward returns dL/dx as a new tensor and ADDS parameter
 // gradients into the given tensors (dw, db, dgamma, dbeta; null = not needed), which must have
 // the parameter's shape. Errors: InvalidArgument naming the op, the argument, the expected and
-// the found shape; FailedPrecondition for tensors on different devices or an op with no CUDA
-// kernel (listed per op).
+// the found shape; FailedPrecondition for tensors on different devices. Every op runs on both
+// backends.
 #ifndef MORPHFIT_NN_OPS_H_
 #define MORPHFIT_NN_OPS_H_
 
@@ -31,7 +31,7 @@ StatusOr<Tensor> Conv2d(const Tensor& x, const Tensor& w, const Tensor* b,
 StatusOr<Tensor> Conv2dBackward(const Tensor& x, const Tensor& w, const Tensor& dy,
                                 const Conv2dOptions& options, Tensor* dw, Tensor* db);
 
-// ---- Transposed convolution (CPU) -------------------------------------------------------
+// ---- Transposed convolution (CPU and CUDA) -------------------------------------------------------
 // The adjoint of Conv2d: x [n, c_in, h, w], w [c_in, c_out / groups, kh, kw] (PyTorch layout),
 // y [n, c_out, (h - 1) s - 2 pad + dil (k - 1) + output_pad + 1, ...]; output_pad < stride.
 struct ConvTranspose2dOptions {
@@ -100,7 +100,7 @@ StatusOr<Tensor> AvgPool2dBackward(const Shape& x_shape, const Tensor& dy,
 StatusOr<Tensor> GlobalAvgPool(const Tensor& x);
 StatusOr<Tensor> GlobalAvgPoolBackward(const Shape& x_shape, const Tensor& dy);
 
-// ---- Structural and elementwise (Add: CPU and CUDA; the rest CPU) -----------------------
+// ---- Structural and elementwise (CPU and CUDA) -------------------------------------------
 // y = a + b (same shape; the residual add). Backward is the identity to both inputs.
 StatusOr<Tensor> Add(const Tensor& a, const Tensor& b);
 // y [n, c_a + c_b, h, w]; backward splits dy into da [n, c_a, h, w] and db.
