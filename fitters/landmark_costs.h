@@ -7,6 +7,11 @@
 //   rotation (3, axis-angle rad, camera_from_model) | translation (3, mm, camera frame) |
 //   camera (3: pinhole focal, cx, cy px; weak perspective scale px/mm, ox, oy px) |
 //   identity (K_id, sigma units) | expression (K_exp)   -- a block of size 0 is left out.
+//
+// No Eigen object may cross into or out of Ceres: Debian's libceres.a is built for generic
+// x86-64 (16-byte Eigen alignment, plain malloc) while morphfit builds with -march=x86-64-v3
+// (32-byte alignment, Eigen's offset-storing aligned allocator), so a matrix allocated on one
+// side and freed on the other corrupts the heap. Only raw double arrays are exchanged here.
 #ifndef MORPHFIT_FITTERS_LANDMARK_COSTS_H_
 #define MORPHFIT_FITTERS_LANDMARK_COSTS_H_
 

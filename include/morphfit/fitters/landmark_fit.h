@@ -66,7 +66,7 @@ struct FitOptions {
   // ((width - 1) / 2, (height - 1) / 2) and is never estimated.
   double focal_px = 0.0;
   bool estimate_focal = true;
-  // An estimated focal stays within [focal / kFocalRange, focal * kFocalRange] of its start.
+  // An estimated focal stays within [focal / focal_range, focal * focal_range] (Ceres bounds).
   double focal_range = 4.0;
   std::vector<FitStage> stages = DefaultFitStages();
   // Per-landmark weights (68, >= 0; 0 drops the point) or empty for all 1.
