@@ -6,6 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include "morphfit/nn/kernels/gather.h"
 #include "nn/conv_cudnn.h"
 #include "nn/device_memory.h"
 
@@ -64,24 +65,12 @@ __global__ void Im2colKernel(Conv2dGeometry g, const float* x_group, float* cols
                 : 0.0f;
 }
 
-// dx_group [c_in/groups, h, w] = gather of cols: one thread per input pixel sums every
-// (kernel tap, output pixel) that read it, in a fixed order (deterministic, no atomics).
+// dx_group [c_in/groups, h, w] = gather of cols (nn/kernels/gather.h): one thread per input
+// pixel, fixed order (deterministic, no atomics).
 __global__ void Col2imKernel(Conv2dGeometry g, const float* cols, float* dx_group) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= g.c_in_per_group() * g.h * g.w) return;
-  const int64_t iw = i % g.w, ih = (i / g.w) % g.h, c = i / (g.w * g.h);
-  float sum = 0.0f;
-  for (int64_t ki = 0; ki < g.kh; ++ki) {
-    const int64_t th = ih + g.pad - ki * g.dilation;
-    if (th < 0 || th % g.stride != 0 || th / g.stride >= g.out_h) continue;
-    for (int64_t kj = 0; kj < g.kw; ++kj) {
-      const int64_t tw = iw + g.pad - kj * g.dilation;
-      if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.out_w) continue;
-      const int64_t row = (c * g.kh + ki) * g.kw + kj;
-      sum += cols[row * g.col_cols() + (th / g.stride) * g.out_w + tw / g.stride];
-    }
-  }
-  dx_group[i] = sum;
+  dx_group[i] = nn::Col2imGather(g, cols, i / (g.w * g.h), (i / g.w) % g.h, i % g.w);
 }
 
 // y [n, c, hw] += b[c].

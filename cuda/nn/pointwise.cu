@@ -5,6 +5,8 @@
 
 #include <cuda_runtime.h>
 
+#include "morphfit/nn/kernels/gather.h"
+
 namespace morphfit::nn_cuda {
 namespace {
 
@@ -132,48 +134,21 @@ __global__ void BatchNormEvalKernel(int64_t n, int64_t c, int64_t hw, const floa
   y[i] = static_cast<float>(gamma[ch] * ((x[i] - mean[ch]) * inv_std) + beta[ch]);
 }
 
-// Flat index of the maximum of output pixel (oh, ow)'s window in plane `in`.
-__device__ int64_t WindowArgmax(const Pool2dGeometry& g, const float* in, int64_t oh, int64_t ow) {
-  int64_t h0, h1, w0, w1;
-  nn::PoolWindow(g, oh, ow, &h0, &h1, &w0, &w1);
-  int64_t best = h0 * g.w + w0;
-  for (int64_t ih = h0; ih < h1; ++ih)
-    for (int64_t iw = w0; iw < w1; ++iw)
-      if (in[ih * g.w + iw] > in[best]) best = ih * g.w + iw;
-  return best;
-}
-
 __global__ void MaxPoolForwardKernel(Pool2dGeometry g, const float* x, float* y) {
   MORPHFIT_NN_INDEX();
   if (i >= g.n * g.c * g.out_h * g.out_w) return;
   const int64_t ow = i % g.out_w, oh = (i / g.out_w) % g.out_h, plane = i / (g.out_w * g.out_h);
   const float* in = x + plane * g.h * g.w;
-  y[i] = in[WindowArgmax(g, in, oh, ow)];
+  y[i] = in[nn::PoolWindowArgmax(g, in, oh, ow)];
 }
 
-// Output rows whose window covers input row ih: [lo, hi).
-__device__ void CoveringOutputs(int64_t i, int64_t stride, int64_t pad, int64_t k, int64_t out,
-                                int64_t* lo, int64_t* hi) {
-  const int64_t first = i + pad - k + 1;
-  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
-  const int64_t last = (i + pad) / stride + 1;
-  *hi = last < out ? last : out;
-}
-
-// One thread per input pixel: sums dy of every window whose maximum it is.
+// One thread per input pixel (nn/kernels/gather.h): sums dy of every window whose maximum it is.
 __global__ void MaxPoolBackwardKernel(Pool2dGeometry g, const float* x, const float* dy, float* dx) {
   MORPHFIT_NN_INDEX();
   if (i >= g.n * g.c * g.h * g.w) return;
-  const int64_t iw = i % g.w, ih = (i / g.w) % g.h, plane = i / (g.w * g.h);
-  const float* in = x + plane * g.h * g.w;
-  int64_t oh0, oh1, ow0, ow1;
-  CoveringOutputs(ih, g.stride, g.pad, g.kernel, g.out_h, &oh0, &oh1);
-  CoveringOutputs(iw, g.stride, g.pad, g.kernel, g.out_w, &ow0, &ow1);
-  float sum = 0.0f;
-  for (int64_t oh = oh0; oh < oh1; ++oh)
-    for (int64_t ow = ow0; ow < ow1; ++ow)
-      if (WindowArgmax(g, in, oh, ow) == ih * g.w + iw) sum += dy[(plane * g.out_h + oh) * g.out_w + ow];
-  dx[i] = sum;
+  const int64_t plane = i / (g.w * g.h);
+  dx[i] = nn::MaxPoolGather(g, x + plane * g.h * g.w, dy + plane * g.out_h * g.out_w,
+                            (i / g.w) % g.h, i % g.w);
 }
 
 __global__ void AvgPoolForwardKernel(Pool2dGeometry g, const float* x, float* y) {
@@ -191,18 +166,8 @@ __global__ void AvgPoolForwardKernel(Pool2dGeometry g, const float* x, float* y)
 __global__ void AvgPoolBackwardKernel(Pool2dGeometry g, const float* dy, float* dx) {
   MORPHFIT_NN_INDEX();
   if (i >= g.n * g.c * g.h * g.w) return;
-  const int64_t iw = i % g.w, ih = (i / g.w) % g.h, plane = i / (g.w * g.h);
-  int64_t oh0, oh1, ow0, ow1;
-  CoveringOutputs(ih, g.stride, g.pad, g.kernel, g.out_h, &oh0, &oh1);
-  CoveringOutputs(iw, g.stride, g.pad, g.kernel, g.out_w, &ow0, &ow1);
-  float sum = 0.0f;
-  for (int64_t oh = oh0; oh < oh1; ++oh)
-    for (int64_t ow = ow0; ow < ow1; ++ow) {
-      int64_t h0, h1, w0, w1;
-      nn::PoolWindow(g, oh, ow, &h0, &h1, &w0, &w1);
-      sum += dy[(plane * g.out_h + oh) * g.out_w + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
-    }
-  dx[i] = sum;
+  const int64_t plane = i / (g.w * g.h);
+  dx[i] = nn::AvgPoolGather(g, dy + plane * g.out_h * g.out_w, (i / g.w) % g.h, i % g.w);
 }
 
 // One block per plane.

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "morphfit/nn/kernels/elementwise.h"
+#include "morphfit/nn/kernels/gather.h"
 #include "morphfit/nn/kernels/resample.h"
 
 namespace morphfit::nn_cuda {
@@ -31,16 +32,13 @@ __global__ void NearestForwardKernel(int64_t planes, int64_t h, int64_t w, int64
   y[i] = x[(p * h + oh / s) * w + ow / s];
 }
 
-// Each input pixel sums its s x s block of dy, in row-major order.
+// Each input pixel sums its s x s block of dy, in row-major order (nn/kernels/gather.h).
 __global__ void NearestBackwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
                                       const float* dy, float* dx) {
   MORPHFIT_NN_INDEX();
   if (i >= planes * h * w) return;
-  const int64_t iw = i % w, ih = (i / w) % h, p = i / (w * h);
-  float sum = 0.0f;
-  for (int64_t a = 0; a < s; ++a)
-    for (int64_t b = 0; b < s; ++b) sum += dy[(p * h * s + ih * s + a) * (w * s) + iw * s + b];
-  dx[i] = sum;
+  const int64_t p = i / (w * h);
+  dx[i] = nn::UpsampleNearestGather(w, s, dy + p * h * s * w * s, (i / w) % h, i % w);
 }
 
 __global__ void BilinearForwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
@@ -59,33 +57,13 @@ __global__ void BilinearForwardKernel(int64_t planes, int64_t h, int64_t w, int6
   y[i] = static_cast<float>(top * (1.0 - th) + bottom * th);
 }
 
-// Weight with which destination index `o` reads source index `i` along one axis.
-__device__ double TapWeight(int64_t o, int64_t s, int64_t size, int64_t i) {
-  int64_t i0, i1;
-  double t;
-  nn::BilinearTaps(o, s, size, &i0, &i1, &t);
-  return (i0 == i ? 1.0 - t : 0.0) + (i1 == i ? t : 0.0);
-}
-
-// Each input pixel gathers from the outputs within one source pixel of it.
+// Each input pixel gathers from the outputs within one source pixel of it (nn/kernels/gather.h).
 __global__ void BilinearBackwardKernel(int64_t planes, int64_t h, int64_t w, int64_t s,
                                        const float* dy, float* dx) {
   MORPHFIT_NN_INDEX();
   if (i >= planes * h * w) return;
-  const int64_t iw = i % w, ih = (i / w) % h, p = i / (w * h);
-  const int64_t oh_size = h * s, ow_size = w * s;
-  const int64_t oh0 = ih > 0 ? (ih - 1) * s : 0, oh1 = (ih + 2) * s < oh_size ? (ih + 2) * s : oh_size;
-  const int64_t ow0 = iw > 0 ? (iw - 1) * s : 0, ow1 = (iw + 2) * s < ow_size ? (iw + 2) * s : ow_size;
-  double sum = 0.0;
-  for (int64_t oh = oh0; oh < oh1; ++oh) {
-    const double wh = TapWeight(oh, s, h, ih);
-    if (wh == 0.0) continue;
-    for (int64_t ow = ow0; ow < ow1; ++ow) {
-      const double ww = TapWeight(ow, s, w, iw);
-      if (ww != 0.0) sum += dy[(p * oh_size + oh) * ow_size + ow] * wh * ww;
-    }
-  }
-  dx[i] = static_cast<float>(sum);
+  const int64_t p = i / (w * h);
+  dx[i] = static_cast<float>(nn::UpsampleBilinearGather(h, w, s, dy + p * h * s * w * s, (i / w) % h, i % w));
 }
 
 // y [n, c_a + c_b, hw] <-> a, b; `forward` copies into y, otherwise splits y into a and b.
