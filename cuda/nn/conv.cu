@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include "morphfit/nn/kernels/gather.h"
+#include "morphfit/nn/kernels/gemm_layout.h"
 #include "nn/conv_cudnn.h"
 #include "nn/device_memory.h"
 
@@ -36,20 +37,22 @@ cublasHandle_t Handle(std::string* error) {
   return handle;
 }
 
-// Row-major C [m, n] = alpha op(A) op(B) + beta C with op(A) [m, k], op(B) [k, n]. cuBLAS is
-// column-major, so it computes C^T = op(B)^T op(A)^T.
+// Row-major C [m, n] = op(A) op(B) + beta C with op(A) [m, k], op(B) [k, n]; the column-major
+// cuBLAS arguments come from nn::RowMajorGemmAsColumnMajor (checked on the CPU in
+// tests/nn/gemm_layout_test.cc).
 std::string Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                  const float* b, float* c, float beta) {
   if (m == 0 || n == 0) return "";
   std::string error;
   cublasHandle_t h = Handle(&error);
   if (!h) return error;
+  const nn::ColumnMajorGemm call = nn::RowMajorGemmAsColumnMajor(trans_a, trans_b, m, n, k);
   const float alpha = 1.0f;
-  const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
-  const cublasStatus_t s = cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                       trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
-                                       static_cast<int>(m), static_cast<int>(k), &alpha, b, ldb,
-                                       a, lda, &beta, c, static_cast<int>(n));
+  const auto i = [](int64_t v) { return static_cast<int>(v); };
+  const cublasStatus_t s = cublasSgemm(
+      h, call.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, call.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+      i(call.m), i(call.n), i(call.k), &alpha, b, i(call.lda), a, i(call.ldb), &beta, c,
+      i(call.ldc));
   return s == CUBLAS_STATUS_SUCCESS ? "" : "cublasSgemm failed (status " + std::to_string(s) + ")";
 }
 
