@@ -38,7 +38,9 @@ CommandResult RunMorphfit(const std::string& args) {
 class CliMatTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / "morphfit_cli_mat_test";
+    // One folder per test: ctest runs the tests of this suite in parallel processes.
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::path(::testing::TempDir()) / (std::string("morphfit_cli_mat_test_") + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
