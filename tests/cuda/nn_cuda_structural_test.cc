@@ -15,6 +15,7 @@
 #include "morphfit/nn/kernels/resample.h"
 #include "nn/conv_cuda.h"
 #include "nn/device_memory.h"
+#include "nn_cuda_test_util.h"
 #include "nn/losses_cuda.h"
 #include "nn/pointwise_cuda.h"
 #include "nn/structural_cuda.h"
@@ -22,51 +23,12 @@
 namespace morphfit::nn_cuda {
 namespace {
 
+using cuda_test::DeviceBuffer;
+using cuda_test::MaxScaledError;
+using cuda_test::Random;
+
 // Gathers in double on the device vs float scatter-adds on the CPU: a few float ulps.
 constexpr double kTolerance = 1e-5;
-
-#define MORPHFIT_SKIP_WITHOUT_CUDA()                           \
-  do {                                                         \
-    std::string reason;                                        \
-    if (!DeviceAvailable(&reason)) GTEST_SKIP() << reason;     \
-  } while (0)
-
-std::vector<float> Random(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = uni(gen);
-  return v;
-}
-
-class Buffer {
- public:
-  explicit Buffer(const std::vector<float>& host) : n_(host.size()) {
-    void* p = nullptr;
-    EXPECT_EQ(Allocate(n_ * sizeof(float) + 4, &p), "");
-    ptr_ = static_cast<float*>(p);
-    EXPECT_EQ(CopyHostToDevice(ptr_, host.data(), n_ * sizeof(float)), "");
-  }
-  explicit Buffer(size_t n) : Buffer(std::vector<float>(n, 0.0f)) {}
-  ~Buffer() { Free(ptr_); }
-  float* get() { return ptr_; }
-  std::vector<float> Host() const {
-    std::vector<float> out(n_);
-    EXPECT_EQ(CopyDeviceToHost(out.data(), ptr_, n_ * sizeof(float)), "");
-    return out;
-  }
-
- private:
-  size_t n_;
-  float* ptr_ = nullptr;
-};
-
-double MaxScaledError(const std::vector<float>& a, const std::vector<float>& b) {
-  double worst = a.size() == b.size() ? 0.0 : 1e300;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(b[i])));
-  return worst;
-}
 
 TEST(NnCudaStructuralTest, UpsamplingMatchesReference) {
   MORPHFIT_SKIP_WITHOUT_CUDA();
@@ -79,7 +41,7 @@ TEST(NnCudaStructuralTest, UpsamplingMatchesReference) {
     nn::reference::UpsampleNearestBackward<float>(planes, h, w, scale, dy.data(), dxn.data());
     nn::reference::UpsampleBilinearForward<float>(planes, h, w, scale, x.data(), yb.data());
     nn::reference::UpsampleBilinearBackward<float>(planes, h, w, scale, dy.data(), dxb.data());
-    Buffer xd(x), dyd(dy), y1(big), y2(big), d1(small), d2(small);
+    DeviceBuffer xd(x), dyd(dy), y1(big), y2(big), d1(small), d2(small);
     ASSERT_EQ(UpsampleNearestForward(planes, h, w, scale, xd.get(), y1.get()), "");
     ASSERT_EQ(UpsampleNearestBackward(planes, h, w, scale, dyd.get(), d1.get()), "");
     ASSERT_EQ(UpsampleBilinearForward(planes, h, w, scale, xd.get(), y2.get()), "");
@@ -99,7 +61,7 @@ TEST(NnCudaStructuralTest, ConcatL2NormalizeAndMultiplyMatchReference) {
   std::vector<float> y(dy.size()), da(a.size()), db(b.size());
   nn::reference::ConcatChannelsForward<float>(n, ca, cb, hw, a.data(), b.data(), y.data());
   nn::reference::ConcatChannelsBackward<float>(n, ca, cb, hw, dy.data(), da.data(), db.data());
-  Buffer ad(a), bd(b), dyd(dy), yd(y.size()), dad(a.size()), dbd(b.size());
+  DeviceBuffer ad(a), bd(b), dyd(dy), yd(y.size()), dad(a.size()), dbd(b.size());
   ASSERT_EQ(ConcatChannelsForward(n, ca, cb, hw, ad.get(), bd.get(), yd.get()), "");
   ASSERT_EQ(ConcatChannelsBackward(n, ca, cb, hw, dyd.get(), dad.get(), dbd.get()), "");
   EXPECT_EQ(yd.Host(), y);
@@ -111,7 +73,7 @@ TEST(NnCudaStructuralTest, ConcatL2NormalizeAndMultiplyMatchReference) {
   const std::vector<float> x = Random(dy.size(), 6);
   nn::reference::L2NormalizeChannelsForward<float>(n, c, hw, 1e-12, x.data(), l2.data());
   nn::reference::L2NormalizeChannelsBackward<float>(n, c, hw, 1e-12, x.data(), dy.data(), dl2.data());
-  Buffer xd(x), l2d(x.size()), dl2d(x.size()), prod(x.size());
+  DeviceBuffer xd(x), l2d(x.size()), dl2d(x.size()), prod(x.size());
   ASSERT_EQ(L2NormalizeChannelsForward(n, c, hw, 1e-12, xd.get(), l2d.get()), "");
   ASSERT_EQ(L2NormalizeChannelsBackward(n, c, hw, 1e-12, xd.get(), dyd.get(), dl2d.get()), "");
   EXPECT_LT(MaxScaledError(l2d.Host(), l2), kTolerance);
@@ -138,7 +100,7 @@ TEST(NnCudaStructuralTest, TransposedConvolutionPiecesMatchReference) {
   nn::reference::Conv2dForward<float>(g, dy.data(), w.data(), nullptr, dx.data());
   nn::reference::Conv2dBackward<float>(g, dy.data(), w.data(), x.data(), nullptr, dw.data(), nullptr);
   for (size_t k = 0; k < dy.size(); ++k) db[(k / 36) % 3] += dy[k];
-  Buffer xd(x), wd(w), bd(b), dyd(dy), yd(y.size()), dxd(x.size()), dwd(w.size()), dbd(3);
+  DeviceBuffer xd(x), wd(w), bd(b), dyd(dy), yd(y.size()), dxd(x.size()), dwd(w.size()), dbd(3);
   ASSERT_EQ(Conv2dBackward(g, nullptr, wd.get(), xd.get(), yd.get(), nullptr, nullptr), "");
   ASSERT_EQ(AddChannelBias(2, 3, 36, bd.get(), yd.get()), "");
   ASSERT_EQ(Conv2dForward(g, dyd.get(), wd.get(), nullptr, dxd.get()), "");
@@ -162,7 +124,7 @@ TEST(NnCudaStructuralTest, LossesMatchReference) {
       std::vector<float> grad(total);
       const double value = nn::reference::WeightedPenaltyLoss<float>(
           p, 0.5, total, x.data(), t.data(), w, c * hw, hw, 1e-3, grad.data());
-      Buffer xd(x), td(t), md(mask), gd(total);
+      DeviceBuffer xd(x), td(t), md(mask), gd(total);
       double device_value = 0.0;
       ASSERT_EQ(WeightedPenaltyLoss(p, 0.5, total, xd.get(), td.get(), masked ? md.get() : nullptr,
                                     c * hw, hw, 1e-3, gd.get(), &device_value), "");
@@ -170,7 +132,7 @@ TEST(NnCudaStructuralTest, LossesMatchReference) {
       EXPECT_LT(MaxScaledError(gd.Host(), grad), 1e-6);
     }
   }
-  Buffer md(mask);
+  DeviceBuffer md(mask);
   double sum = 0.0, expected = 0.0;
   for (float m : mask) expected += m;
   ASSERT_EQ(Sum(static_cast<int64_t>(mask.size()), md.get(), &sum), "");

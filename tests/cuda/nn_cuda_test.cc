@@ -15,58 +15,20 @@
 #include "morphfit/nn/kernels/pool.h"
 #include "nn/conv_cuda.h"
 #include "nn/device_memory.h"
+#include "nn_cuda_test_util.h"
 #include "nn/optim_cuda.h"
 #include "nn/pointwise_cuda.h"
 
 namespace morphfit::nn_cuda {
 namespace {
 
+using cuda_test::DeviceBuffer;
+using cuda_test::MaxScaledError;
+using cuda_test::Random;
+
 // float on both sides; cuBLAS may use another summation order and FMA contraction than the
 // reference loops: for sums of <= ~600 products of U(-1, 1) values that is < 1e-4 relative.
 constexpr double kTolerance = 2e-4;
-
-#define MORPHFIT_SKIP_WITHOUT_CUDA()                           \
-  do {                                                         \
-    std::string reason;                                        \
-    if (!DeviceAvailable(&reason)) GTEST_SKIP() << reason;     \
-  } while (0)
-
-std::vector<float> Random(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> uni(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = uni(gen);
-  return v;
-}
-
-// Device copy of a host vector, freed on destruction.
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(const std::vector<float>& host) : n_(host.size()) {
-    void* p = nullptr;
-    EXPECT_EQ(Allocate(n_ * sizeof(float) + 4, &p), "");
-    ptr_ = static_cast<float*>(p);
-    EXPECT_EQ(CopyHostToDevice(ptr_, host.data(), n_ * sizeof(float)), "");
-  }
-  ~DeviceBuffer() { Free(ptr_); }
-  float* get() { return ptr_; }
-  std::vector<float> Host() const {
-    std::vector<float> out(n_);
-    EXPECT_EQ(CopyDeviceToHost(out.data(), ptr_, n_ * sizeof(float)), "");
-    return out;
-  }
-
- private:
-  size_t n_;
-  float* ptr_ = nullptr;
-};
-
-double MaxScaledError(const std::vector<float>& a, const std::vector<float>& b) {
-  double worst = a.size() == b.size() ? 0.0 : 1e300;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::fabs(b[i])));
-  return worst;
-}
 
 nn::Conv2dGeometry Geometry(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out,
                             int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t groups) {
