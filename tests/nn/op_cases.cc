@@ -17,19 +17,10 @@ using In = std::vector<Vec>;
 using Ts = std::vector<Tensor>;
 using Result = StatusOr<TensorApiResult>;
 
-OpCase Make(std::string name, std::vector<Shape> shapes, std::vector<bool> differentiable,
-            std::vector<bool> positive = {}) {
-  OpCase c;
-  c.name = std::move(name);
-  c.input_shapes = std::move(shapes);
-  c.differentiable = std::move(differentiable);
-  c.positive = positive.empty() ? std::vector<bool>(c.input_shapes.size(), false) : positive;
-  return c;
-}
 
 OpCase ConvCase(std::string name, Shape xs, Shape ws, Conv2dOptions o) {
   const Conv2dGeometry g = MakeConv2dGeometry(xs, ws, o, name).value();
-  OpCase c = Make(name, {xs, ws, {g.c_out}}, {true, true, true});
+  OpCase c = MakeOpCase(name, {xs, ws, {g.c_out}}, {true, true, true});
   c.output_shape = {g.n, g.c_out, g.out_h, g.out_w};
   c.forward = [g](const In& in) {
     Vec y(static_cast<size_t>(g.n * g.c_out * g.out_h * g.out_w));
@@ -54,7 +45,7 @@ OpCase ConvCase(std::string name, Shape xs, Shape ws, Conv2dOptions o) {
 
 OpCase ConvTransposeCase(std::string name, Shape xs, Shape ws, ConvTranspose2dOptions o) {
   const Conv2dGeometry g = MakeConvTranspose2dGeometry(xs, ws, o).value();
-  OpCase c = Make(name, {xs, ws, {g.c_in}}, {true, true, true});
+  OpCase c = MakeOpCase(name, {xs, ws, {g.c_in}}, {true, true, true});
   c.output_shape = {g.n, g.c_in, g.h, g.w};
   c.forward = [g](const In& in) {
     Vec y(static_cast<size_t>(g.n * g.c_in * g.h * g.w));
@@ -80,7 +71,7 @@ OpCase ConvTransposeCase(std::string name, Shape xs, Shape ws, ConvTranspose2dOp
 
 OpCase LinearCase(std::string name, Shape xs, int64_t out) {
   const int64_t n = xs[0], in_features = NumElements(xs) / n;
-  OpCase c = Make(name, {xs, {out, in_features}, {out}}, {true, true, true});
+  OpCase c = MakeOpCase(name, {xs, {out, in_features}, {out}}, {true, true, true});
   c.output_shape = {n, out};
   c.forward = [=](const In& in) {
     Vec y(static_cast<size_t>(n * out));
@@ -106,7 +97,7 @@ OpCase LinearCase(std::string name, Shape xs, int64_t out) {
 OpCase BatchNormTrainCase(std::string name, Shape xs) {
   const int64_t n = xs[0], ch = xs[1], hw = NumElements(xs) / (n * ch);
   const double eps = 1e-5;
-  OpCase c = Make(name, {xs, {ch}, {ch}}, {true, true, true});
+  OpCase c = MakeOpCase(name, {xs, {ch}, {ch}}, {true, true, true});
   c.output_shape = xs;
   c.forward = [=](const In& in) {
     Vec y(in[0].size()), mean(ch), inv_std(ch);
@@ -139,7 +130,7 @@ OpCase BatchNormEvalCase() {
   const Shape xs{2, 3, 2, 2};
   const int64_t n = 2, ch = 3, hw = 4;
   const double eps = 1e-5;
-  OpCase c = Make("batch_norm_eval", {xs, {ch}, {ch}, {ch}, {ch}},
+  OpCase c = MakeOpCase("batch_norm_eval", {xs, {ch}, {ch}, {ch}, {ch}},
                   {true, true, true, false, false}, {false, false, false, false, true});
   c.output_shape = xs;
   c.forward = [=](const In& in) {
@@ -167,7 +158,7 @@ OpCase BatchNormEvalCase() {
 
 OpCase ActivationCase(Activation a) {
   const double slope = 0.2;
-  OpCase c = Make(ActivationName(a), {{2, 3, 4}}, {true});
+  OpCase c = MakeOpCase(ActivationName(a), {{2, 3, 4}}, {true});
   c.output_shape = {2, 3, 4};
   c.forward = [=](const In& in) {
     Vec y(in[0].size());
@@ -191,7 +182,7 @@ OpCase ActivationCase(Activation a) {
 
 OpCase PoolCase(std::string name, bool max, Shape xs, Pool2dOptions o) {
   const Pool2dGeometry g = MakePool2dGeometry(xs, o, name).value();
-  OpCase c = Make(name, {xs}, {true});
+  OpCase c = MakeOpCase(name, {xs}, {true});
   c.output_shape = {g.n, g.c, g.out_h, g.out_w};
   const int64_t out = g.n * g.c * g.out_h * g.out_w;
   c.forward = [=](const In& in) {
@@ -228,7 +219,7 @@ OpCase PoolCase(std::string name, bool max, Shape xs, Pool2dOptions o) {
 OpCase UpsampleCase(bool bilinear, int64_t scale) {
   const Shape xs{1, 2, 3, 4};
   const int64_t planes = 2, h = 3, w = 4;
-  OpCase c = Make(std::string(bilinear ? "upsample_bilinear_x" : "upsample_nearest_x") +
+  OpCase c = MakeOpCase(std::string(bilinear ? "upsample_bilinear_x" : "upsample_nearest_x") +
                       std::to_string(scale), {xs}, {true});
   c.output_shape = {1, 2, 3 * scale, 4 * scale};
   c.forward = [=](const In& in) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "morphfit/nn/tensor.h"
@@ -32,6 +33,18 @@ struct OpCase {
 };
 
 std::vector<OpCase> AllOpCases();
+
+// An OpCase with its name, input shapes and which inputs are differentiable / positive (empty
+// `positive` = none); the caller fills in the functions and the output shape.
+inline OpCase MakeOpCase(std::string name, std::vector<Shape> shapes,
+                         std::vector<bool> differentiable, std::vector<bool> positive = {}) {
+  OpCase c;
+  c.name = std::move(name);
+  c.input_shapes = std::move(shapes);
+  c.differentiable = std::move(differentiable);
+  c.positive = positive.empty() ? std::vector<bool>(c.input_shapes.size(), false) : positive;
+  return c;
+}
 
 // A zero tensor shaped and placed like `t` (aborts on a device error: test code).
 inline Tensor ZerosLike(const Tensor& t) { return Tensor::Zeros(t.shape(), t.device()).value(); }

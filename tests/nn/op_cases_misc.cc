@@ -13,19 +13,10 @@ using In = std::vector<Vec>;
 using Ts = std::vector<Tensor>;
 using Result = StatusOr<TensorApiResult>;
 
-OpCase Make(std::string name, std::vector<Shape> shapes, std::vector<bool> differentiable,
-            std::vector<bool> positive = {}) {
-  OpCase c;
-  c.name = std::move(name);
-  c.input_shapes = std::move(shapes);
-  c.differentiable = std::move(differentiable);
-  c.positive = positive.empty() ? std::vector<bool>(c.input_shapes.size(), false) : positive;
-  return c;
-}
 
 OpCase GlobalAvgPoolCase() {
   const int64_t n = 2, ch = 3, hw = 12;
-  OpCase c = Make("global_avg_pool", {{n, ch, 3, 4}}, {true});
+  OpCase c = MakeOpCase("global_avg_pool", {{n, ch, 3, 4}}, {true});
   c.output_shape = {n, ch, 1, 1};
   c.forward = [=](const In& in) {
     Vec y(n * ch);
@@ -46,7 +37,7 @@ OpCase GlobalAvgPoolCase() {
 }
 
 OpCase AddCase() {
-  OpCase c = Make("add", {{2, 3, 2, 2}, {2, 3, 2, 2}}, {true, true});
+  OpCase c = MakeOpCase("add", {{2, 3, 2, 2}, {2, 3, 2, 2}}, {true, true});
   c.output_shape = {2, 3, 2, 2};
   c.forward = [](const In& in) {
     Vec y(in[0].size());
@@ -63,7 +54,7 @@ OpCase AddCase() {
 
 OpCase ConcatCase() {
   const int64_t n = 2, ca = 1, cb = 3, hw = 6;
-  OpCase c = Make("concat_channels", {{n, ca, 2, 3}, {n, cb, 2, 3}}, {true, true});
+  OpCase c = MakeOpCase("concat_channels", {{n, ca, 2, 3}, {n, cb, 2, 3}}, {true, true});
   c.output_shape = {n, ca + cb, 2, 3};
   c.forward = [=](const In& in) {
     Vec y(n * (ca + cb) * hw);
@@ -87,7 +78,7 @@ OpCase ConcatCase() {
 OpCase L2NormalizeCase() {
   const int64_t n = 2, ch = 3, hw = 4;
   const double eps = 1e-12;
-  OpCase c = Make("l2_normalize_channels", {{n, ch, 2, 2}}, {true});
+  OpCase c = MakeOpCase("l2_normalize_channels", {{n, ch, 2, 2}}, {true});
   c.output_shape = {n, ch, 2, 2};
   c.forward = [=](const In& in) {
     Vec y(in[0].size());
@@ -111,7 +102,7 @@ OpCase DropoutCase() {
   const Shape shape{2, 3, 4, 4};
   const Tensor mask = DropoutMask(shape, 0.3, /*seed=*/7, /*step=*/2).value();
   const Vec mask_values = ToVec(mask);
-  OpCase c = Make("dropout", {shape}, {true});
+  OpCase c = MakeOpCase("dropout", {shape}, {true});
   c.output_shape = shape;
   c.forward = [=](const In& in) {
     Vec y(in[0].size());
@@ -140,7 +131,7 @@ OpCase LossCase(std::string name, std::vector<Shape> shapes, std::vector<bool> p
                 LossFn loss, LossApi api) {
   std::vector<bool> differentiable(shapes.size(), false);
   differentiable[0] = true;
-  OpCase c = Make(std::move(name), std::move(shapes), differentiable, std::move(positive));
+  OpCase c = MakeOpCase(std::move(name), std::move(shapes), differentiable, std::move(positive));
   c.output_shape = {1};
   c.forward = [=](const In& in) { return Vec{loss(in, nullptr)}; };
   c.backward = [=](const In& in, const Vec& dy) {
