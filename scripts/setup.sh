@@ -13,6 +13,7 @@ PACKAGES=(
   libdlib-dev            # HOG face detector + 68-point shape predictor
   libdlib-data           # /usr/share/dlib/shape_predictor_68_face_landmarks.dat
   libhdf5-dev            # .h5 models, fits.h5, synthetic shards
+  libdeflate-dev         # fast deflate of synthetic-set chunks (zlib format, HDF5's filter)
   libmatio-dev           # MATLAB .mat (v5 / v7 compressed / v7.3)
   nlohmann-json3-dev     # JSON for FaceParams and reports
   libgflags-dev libgoogle-glog-dev

@@ -23,6 +23,13 @@ const std::vector<Command>& Commands() {
        "                [--channels image,mask,depth,normals,albedo,shading,specular,landmarks]",
        {"model", "expression", "landmark_map", "params", "output_dir", "width", "height",
         "channels", "threads"}, &RunRender},
+      {"synth", "synthesise a training set: random or re-posed fitted faces, every channel, HDF5 shards",
+       "morphfit synth --model M --count N --output_dir D [--size 224] [--from_fits fits.h5]\n"
+       "               [--seed S] [--shard K/N] [--device cpu] [--specular] [--backgrounds DIR]\n"
+       "               [--camera deep3d|weak_perspective] [--augment] [--preview sheet.png]",
+       {"model", "expression", "landmark_map", "count", "output_dir", "size", "from_fits", "seed",
+        "shard", "device", "specular", "backgrounds", "camera", "augment", "samples_per_shard",
+        "compression_level", "preview", "preview_count", "threads"}, &RunSynth},
   };
   return commands;
 }

@@ -24,6 +24,7 @@ int RunDemo();
 int RunSampleModel();
 int RunConvert();
 int RunRender();
+int RunSynth();
 
 }  // namespace morphfit::app
 

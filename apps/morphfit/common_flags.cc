@@ -43,6 +43,12 @@ DEFINE_string(landmark_map, "",
 DEFINE_string(output, "", "Output file: the .h5 model written by `sample_model` and `convert`.");
 DEFINE_string(output_dir, "", "Folder for the command's outputs (created if missing).");
 DEFINE_int32(threads, 0, "Worker threads (0 = all cores). Results do not depend on this.");
+DEFINE_string(shard, "0/1",
+              "K/N: this job does shard K (0-based) of N, e.g. --shard ${SLURM_ARRAY_TASK_ID}/N "
+              "in a job array; the N jobs together do everything.");
+DEFINE_uint64(seed, 0, "Random seed; item i of a run draws from an RNG keyed by (seed, i), so "
+                       "results do not depend on threads or sharding.");
+DEFINE_string(device, "cpu", "cpu or cuda (where the command has a CUDA path).");
 
 namespace morphfit::app {
 

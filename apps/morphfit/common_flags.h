@@ -16,6 +16,9 @@ DECLARE_string(landmark_map);
 DECLARE_string(output);
 DECLARE_string(output_dir);
 DECLARE_int32(threads);
+DECLARE_string(shard);
+DECLARE_uint64(seed);
+DECLARE_string(device);
 
 namespace morphfit::app {
 

@@ -1,0 +1,92 @@
+// Rendering one synthetic sample into its stored (compact) channels: the fitting renderer's
+// image and maps, the background composited behind the face, photometric augmentation, the
+// 68 landmarks in both styles, and the parameter record. The storage types and scales are the
+// schema of docs/formats.md ("Synthetic sets (HDF5)"):
+//   image     uint8  H x W x 3  RGB, value / 255 (clamped), after augmentation
+//   mask      uint8  H x W      1 = face
+//   depth     float16 H x W     camera z minus the sample's translation z, mm; 0 off the face
+//   normals   uint8  H x W x 3  view frame, n = value / 127.5 - 1; 0 off the face
+//   albedo    uint8  H x W x 3  value / 255 (the model albedo clamped to [0, 1]); 0 off the face
+//   shading   float16 H x W x 3 SH irradiance (unclamped); 0 off the face
+//   specular  uint8  H x W      value / 255 (clamped); only when specular is on
+//   landmarks_2d  float32 68 x 2  (u, v) px, jaw on the silhouette (fitters/contour.h)
+//   landmarks_3d  float32 68 x 3  (u, v) px and camera z (mm), the model's fixed vertices
+//   *_visible     uint8 68         1 = inside the image and not hidden (renderer's rule)
+#ifndef MORPHFIT_SYNTH_SAMPLE_RENDER_H_
+#define MORPHFIT_SYNTH_SAMPLE_RENDER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "morphfit/core/status.h"
+#include "morphfit/models/morphable_model.h"
+#include "morphfit/synth/sampler.h"
+
+namespace morphfit::synth {
+
+// Background photographs (`--backgrounds DIR`): every readable image file directly in DIR
+// (.jpg .jpeg .png .bmp .tif .tiff .webp, case-insensitive), sorted by name, loaded once as
+// 8-bit RGB and downscaled so that the shorter side is at most max_side (crops are drawn in the
+// downscaled image, so crop rectangles refer to it).
+struct Backgrounds {
+  std::vector<std::string> files;  // names relative to the folder, sorted
+  std::vector<cv::Mat> images;     // CV_8UC3 RGB
+  std::vector<std::pair<int, int>> Sizes() const;  // (width, height) per image
+};
+// Errors: a missing folder, no image in it, or a file that does not decode (named).
+StatusOr<Backgrounds> LoadBackgrounds(const std::string& dir, int max_side);
+
+// The background of a sample as float RGB in [0, 1], size x size x 3 (CV_32FC3).
+//  flat:  spec.color everywhere;
+//  noise: spec.color plus two octaves of smooth value noise (a 5 x 5 and a 17 x 17 grid of RGB
+//         offsets, N(0, 0.25) and N(0, 0.1), bicubically upsampled), clamped to [0, 1];
+//  image: the crop rectangle of background image spec.image_index, resized (area filter).
+// Errors: an image background without that image.
+StatusOr<cv::Mat> RenderBackground(const BackgroundSpec& spec, int size,
+                                   const Backgrounds* backgrounds);
+
+// Applies gain, gamma, blur (float) then quantises to uint8 and applies the JPEG round trip.
+// `rgb` is CV_32FC3 in [0, 1]; the result is CV_8UC3 RGB.
+cv::Mat ApplyAugmentation(const cv::Mat& rgb, const AugmentSpec& augment);
+
+struct EncodedSample {
+  int size = 0;
+  bool has_specular = false;
+  std::vector<uint8_t> image;     // size * size * 3
+  std::vector<uint8_t> mask;      // size * size
+  std::vector<uint16_t> depth;    // float16 bits
+  std::vector<uint8_t> normals;   // size * size * 3
+  std::vector<uint8_t> albedo;    // size * size * 3
+  std::vector<uint16_t> shading;  // float16 bits, size * size * 3
+  std::vector<uint8_t> specular;  // size * size (empty when specular is off)
+  std::vector<float> landmarks_2d;  // 68 * 2
+  std::vector<uint8_t> landmarks_2d_visible;  // 68
+  std::vector<float> landmarks_3d;  // 68 * 3
+  std::vector<uint8_t> landmarks_3d_visible;  // 68
+  std::vector<double> params;       // FaceParams::ToFlat()
+};
+
+// Renders and encodes sample `spec`. `has_specular` decides whether the specular map is kept.
+// The 2D-style jaw uses the model's contour lines; a model without them gets the fixed jaw
+// vertices in both styles. Runs on the calling thread only (safe to call from many workers).
+StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const SampleSpec& spec,
+                                     const Backgrounds* backgrounds, bool has_specular);
+
+// True if `model` has the 17 jaw contour lines the 2D-style landmarks need.
+bool HasContourLines(const models::MorphableModel& model);
+
+// float16 <-> float (IEEE binary16, round to nearest even).
+uint16_t FloatToHalf(float value);
+float HalfToFloat(uint16_t bits);
+
+// A contact sheet for people: one row per sample with every channel (image, mask, depth,
+// normals, albedo, shading, specular when present, and the image with the 2D-style landmarks
+// in red and the 3D-style ones in green; hidden landmarks drawn hollow). 8-bit BGR.
+cv::Mat MakeSamplePreview(const std::vector<EncodedSample>& samples);
+
+}  // namespace morphfit::synth
+
+#endif  // MORPHFIT_SYNTH_SAMPLE_RENDER_H_

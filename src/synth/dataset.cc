@@ -1,0 +1,774 @@
+// HDF5 shards of synthetic samples (dataset.h). Schema: docs/formats.md.
+#include "morphfit/synth/dataset.h"
+
+#include <hdf5.h>
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/hdf5_util.h"
+#include "morphfit/core/file_util.h"
+
+namespace morphfit::synth {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// ---- HDF5 plumbing --------------------------------------------------------------------------
+
+// IEEE binary16, little endian (the layout h5py maps to numpy float16).
+hid_t Float16Type() {
+  static const hid_t type = [] {
+    const hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+    H5Tset_fields(t, 15, 10, 5, 0, 10);
+    H5Tset_size(t, 2);
+    H5Tset_ebias(t, 15);
+    H5Tlock(t);
+    return t;
+  }();
+  return type;
+}
+
+Status H5Error(const std::string& what, const std::string& file) {
+  return InternalError("synth: HDF5 failed to " + what + " in " + file);
+}
+
+Status WriteAttribute(hid_t object, const std::string& name, hid_t mem_type, const void* value,
+                      const std::string& file) {
+  h5::Handle space(H5Screate(H5S_SCALAR));
+  h5::Handle attr(H5Acreate2(object, name.c_str(), mem_type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr.valid() || H5Awrite(attr.get(), mem_type, value) < 0) {
+    return H5Error("write attribute " + name, file);
+  }
+  return OkStatus();
+}
+
+// String attributes: variable-length UTF-8, which h5py reads as `str` (fixed-length strings come
+// back as bytes).
+Status WriteText(hid_t file, const std::string& object_path, const std::string& name,
+                 const std::string& value, const std::string& file_name) {
+  h5::Handle object(H5Oopen(file, object_path.c_str(), H5P_DEFAULT));
+  h5::Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const char* text = value.c_str();
+  if (!object.valid()) return H5Error("open " + object_path, file_name);
+  return WriteAttribute(object.get(), name, type.get(), &text, file_name);
+}
+
+Status WriteAttribute(hid_t object, const std::string& name, double value, const std::string& file) {
+  return WriteAttribute(object, name, H5T_NATIVE_DOUBLE, &value, file);
+}
+
+Status WriteIntAttribute(hid_t object, const std::string& name, int64_t value,
+                         const std::string& file) {
+  return WriteAttribute(object, name, H5T_NATIVE_INT64, &value, file);
+}
+
+// Dataset creation properties: no timestamps (identical files for identical contents).
+h5::Handle MakeDcpl() {
+  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_obj_track_times(dcpl.get(), false);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  return dcpl;
+}
+
+h5::Handle MakeLcpl() {
+  h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  return lcpl;
+}
+
+// A whole small array (per-sample records), contiguous.
+Status WriteArray(hid_t file, const std::string& path, hid_t file_type, hid_t mem_type,
+                  const void* data, const std::vector<hsize_t>& dims, const std::string& name) {
+  h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  h5::Handle dcpl = MakeDcpl();
+  h5::Handle lcpl = MakeLcpl();
+  hid_t d = H5Dcreate2(file, path.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT);
+  if (d < 0) return H5Error("create " + path, name);
+  h5::Handle dataset(d);
+  size_t count = 1;
+  for (hsize_t v : dims) count *= v;
+  if (count > 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    return H5Error("write " + path, name);
+  }
+  return OkStatus();
+}
+
+// ---- Large per-sample channels --------------------------------------------------------------
+
+struct Channel {
+  const char* name;
+  int channels;      // 1 or 3
+  int element_size;  // 1 (uint8) or 2 (float16)
+  const char* description;
+  const char* units;
+  double scale;      // value = stored * scale + offset
+  double offset;
+};
+
+std::vector<Channel> Channels(bool specular) {
+  std::vector<Channel> c = {
+      {"image", 3, 1, "RGB image (face over background, after photometric augmentation)",
+       "intensity in [0, 1]", 1.0 / 255.0, 0.0},
+      {"mask", 1, 1, "1 = pixel covered by the face", "boolean", 1.0, 0.0},
+      {"depth", 1, 2,
+       "camera z of the visible surface minus the sample's translation z (params "
+       "translation_z); 0 off the face",
+       "mm", 1.0, 0.0},
+      {"normals", 3, 1,
+       "unit surface normal, view frame (x right, y up, z toward the viewer); 0 off the face",
+       "unit vector components", 1.0 / 127.5, -1.0},
+      {"albedo", 3, 1, "diffuse albedo RGB, clamped to [0, 1]; 0 off the face",
+       "reflectance in [0, 1]", 1.0 / 255.0, 0.0},
+      {"shading", 3, 2,
+       "SH irradiance per channel (Deep3DFaceRecon basis); image = albedo * shading + specular "
+       "on the face before augmentation; 0 off the face",
+       "irradiance (unitless)", 1.0, 0.0},
+  };
+  if (specular) {
+    c.push_back({"specular", 1, 1,
+                 "Blinn-Phong specular term (white, added to every channel); 0 off the face",
+                 "intensity in [0, 1]", 1.0 / 255.0, 0.0});
+  }
+  return c;
+}
+
+const uint8_t* ChannelBytes(const EncodedSample& s, const std::string& name) {
+  if (name == "image") return s.image.data();
+  if (name == "mask") return s.mask.data();
+  if (name == "depth") return reinterpret_cast<const uint8_t*>(s.depth.data());
+  if (name == "normals") return s.normals.data();
+  if (name == "albedo") return s.albedo.data();
+  if (name == "shading") return reinterpret_cast<const uint8_t*>(s.shading.data());
+  return s.specular.data();
+}
+
+uint8_t* MutableChannelBytes(EncodedSample* s, const std::string& name) {
+  return const_cast<uint8_t*>(ChannelBytes(*s, name));
+}
+
+// Byte shuffle (HDF5's shuffle filter): all first bytes, then all second bytes, ...
+void Shuffle(const uint8_t* in, size_t bytes, int element_size, std::vector<uint8_t>* out) {
+  out->resize(bytes);
+  const size_t n = bytes / element_size;
+  for (int b = 0; b < element_size; ++b) {
+    uint8_t* dst = out->data() + b * n;
+    for (size_t i = 0; i < n; ++i) dst[i] = in[i * element_size + b];
+  }
+}
+
+struct CompressedSample {
+  std::vector<std::vector<uint8_t>> chunks;  // one per channel
+  Status status;
+};
+
+Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, int level,
+                CompressedSample* out, int64_t* raw_bytes) {
+  // One compressor per thread and level (libdeflate compressors are not thread-safe).
+  struct Compressor {
+    libdeflate_compressor* c = nullptr;
+    int level = 0;
+    ~Compressor() { if (c != nullptr) libdeflate_free_compressor(c); }
+  };
+  thread_local Compressor tls;
+  if (tls.c == nullptr || tls.level != level) {
+    if (tls.c != nullptr) libdeflate_free_compressor(tls.c);
+    tls.c = libdeflate_alloc_compressor(level);
+    tls.level = level;
+    if (tls.c == nullptr) return InternalError("synth: cannot allocate a deflate compressor");
+  }
+  libdeflate_compressor* compressor = tls.c;
+  out->chunks.resize(channels.size());
+  thread_local std::vector<uint8_t> shuffled;
+  for (size_t c = 0; c < channels.size(); ++c) {
+    const Channel& ch = channels[c];
+    const size_t bytes = static_cast<size_t>(s.size) * s.size * ch.channels * ch.element_size;
+    const uint8_t* src = ChannelBytes(s, ch.name);
+    if (ch.element_size > 1) {
+      Shuffle(src, bytes, ch.element_size, &shuffled);
+      src = shuffled.data();
+    }
+    std::vector<uint8_t>& chunk = out->chunks[c];
+    chunk.resize(libdeflate_zlib_compress_bound(compressor, bytes));
+    const size_t written = libdeflate_zlib_compress(compressor, src, bytes, chunk.data(), chunk.size());
+    if (written == 0) {
+      return InternalError(std::string("synth: deflate failed on channel ") + ch.name);
+    }
+    chunk.resize(written);
+    *raw_bytes += static_cast<int64_t>(bytes);
+  }
+  return OkStatus();
+}
+
+// ---- Per-sample records ---------------------------------------------------------------------
+
+struct Records {
+  std::vector<int64_t> index;
+  std::vector<float> landmarks_2d, landmarks_3d;
+  std::vector<uint8_t> landmarks_2d_visible, landmarks_3d_visible;
+  std::vector<double> params;
+  std::vector<float> pose_deg;
+  std::vector<double> light_direction, specular;
+  std::vector<uint8_t> bg_kind;
+  std::vector<float> bg_color;
+  std::vector<uint64_t> bg_noise_seed;
+  std::vector<int32_t> bg_image_index, bg_crop;
+  std::vector<float> aug_gain, aug_gamma, aug_blur;
+  std::vector<int32_t> aug_jpeg;
+  std::vector<int32_t> source_row;
+  std::vector<uint8_t> lighting_from_fit;
+
+  void Add(const SampleSpec& spec, const EncodedSample& s) {
+    index.push_back(spec.index);
+    landmarks_2d.insert(landmarks_2d.end(), s.landmarks_2d.begin(), s.landmarks_2d.end());
+    landmarks_3d.insert(landmarks_3d.end(), s.landmarks_3d.begin(), s.landmarks_3d.end());
+    landmarks_2d_visible.insert(landmarks_2d_visible.end(), s.landmarks_2d_visible.begin(),
+                                s.landmarks_2d_visible.end());
+    landmarks_3d_visible.insert(landmarks_3d_visible.end(), s.landmarks_3d_visible.begin(),
+                                s.landmarks_3d_visible.end());
+    params.insert(params.end(), s.params.begin(), s.params.end());
+    for (int i = 0; i < 3; ++i) {
+      pose_deg.push_back(static_cast<float>(spec.pose_deg[i]));
+      light_direction.push_back(spec.light_direction[i]);
+      bg_color.push_back(spec.background.color[i]);
+      aug_gain.push_back(spec.augment.gain[i]);
+    }
+    specular.push_back(spec.specular_intensity);
+    specular.push_back(spec.specular_shininess);
+    bg_kind.push_back(static_cast<uint8_t>(spec.background.kind));
+    bg_noise_seed.push_back(spec.background.noise_seed);
+    bg_image_index.push_back(spec.background.image_index);
+    for (int i = 0; i < 4; ++i) bg_crop.push_back(spec.background.crop[i]);
+    aug_gamma.push_back(spec.augment.gamma);
+    aug_blur.push_back(spec.augment.blur_sigma);
+    aug_jpeg.push_back(spec.augment.jpeg_quality);
+    source_row.push_back(spec.source_row);
+    lighting_from_fit.push_back(spec.lighting_from_fit ? 1 : 0);
+  }
+};
+
+std::string JsonList(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
+
+Status WriteRootAttributes(hid_t file, const models::MorphableModel& model, const Sampler& sampler,
+                           const SetInfo& info, int64_t begin, int64_t end, const std::string& name) {
+  h5::Handle root(H5Gopen2(file, "/", H5P_DEFAULT));
+  const hid_t g = root.get();
+  const SamplerOptions& o = sampler.options();
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "format", "morphfit.synth", name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "version", kSynthFormatVersion, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "first_index", begin, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "count", end - begin, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "total_count", info.total_count, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "samples_per_shard", info.samples_per_shard, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "seed", std::to_string(info.seed), name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "image_size", o.size, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "camera_model", CameraModelName(o.camera), name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "specular", o.specular ? 1 : 0, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "augment", o.augment ? 1 : 0, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "model_name", model.name, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "model_source", info.model_source, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "model_hash", info.model_hash, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteIntAttribute(g, "model_num_vertices", model.num_vertices(), name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "expression_kind",
+                                          models::ExpressionKindName(model.expression_kind), name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "from_fits", info.from_fits, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "from_fits_hash", info.from_fits_hash, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/", "backgrounds_dir", info.backgrounds_dir, name));
+  MORPHFIT_RETURN_IF_ERROR(
+      WriteText(file, "/", "background_files", JsonList(info.background_files), name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(
+      file, "/", "jaw_landmarks_2d",
+      HasContourLines(model) ? "silhouette (fitters/contour.h)" : "fixed (model has no contour lines)",
+      name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(
+      file, "/", "conventions",
+      "pixels: (0, 0) = centre of the top-left pixel, u right, v down; camera frame: OpenCV "
+      "(x right, y down, z forward), mm; view frame (normals, SH): x right, y up, z toward the "
+      "viewer; model frame: +y up, +z out of the face, mm; rotation: axis-angle (rad) of "
+      "camera_from_model; images row-major H x W x C, RGB",
+      name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(
+      file, "/", "sh_basis",
+      "Deep3DFaceRecon: [1, -y, z, -x, xy, -yz, (3z^2 - 1) / (2 sqrt 3), -xz, (x^2 - y^2) / 2] "
+      "times pi/sqrt(4 pi), 2 pi/sqrt(4 pi) (band 1), (2 pi/sqrt 8)(3 sqrt 5/sqrt(12 pi)) "
+      "(band 2), on view-frame unit normals; lighting = R[9] G[9] B[9], absolute (ambient on "
+      "band 0)",
+      name));
+  MORPHFIT_RETURN_IF_ERROR(WriteText(
+      file, "/", "storage",
+      "each large dataset: chunk = one sample, deflate (shuffle first for float16); value = "
+      "stored * attribute scale + attribute offset",
+      name));
+  return OkStatus();
+}
+
+Status WriteRecords(hid_t file, const Records& r, const FaceParams& layout, int num_flat,
+                    const std::string& name) {
+  const hsize_t n = r.index.size();
+  const hsize_t L = models::kNumLandmarks;
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/sample_index", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                      r.index.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/landmarks_2d", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                      r.landmarks_2d.data(), {n, L, 2}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/landmarks_2d_visible", H5T_STD_U8LE,
+                                      H5T_NATIVE_UINT8, r.landmarks_2d_visible.data(), {n, L}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/landmarks_3d", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                      r.landmarks_3d.data(), {n, L, 3}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/landmarks_3d_visible", H5T_STD_U8LE,
+                                      H5T_NATIVE_UINT8, r.landmarks_3d_visible.data(), {n, L}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/params", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                      r.params.data(), {n, static_cast<hsize_t>(num_flat)}, name));
+  {
+    MORPHFIT_RETURN_IF_ERROR(WriteText(file, "/params", "names", JsonList(layout.FlatNames()), name));
+    MORPHFIT_RETURN_IF_ERROR(WriteText(
+        file, "/params", "block_sizes",
+        nlohmann::json({layout.identity.size(), layout.expression.size(), layout.albedo.size()}).dump(),
+        name));
+    MORPHFIT_RETURN_IF_ERROR(
+        WriteText(file, "/params", "camera_type", CameraTypeName(layout.camera_type), name));
+    MORPHFIT_RETURN_IF_ERROR(WriteText(
+        file, "/params", "description",
+        "FaceParams flat vector (core/face_params.h): identity | expression | albedo | lighting "
+        "27 | rotation 3 | translation 3 (mm) | camera 3",
+        name));
+  }
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/pose_deg", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                      r.pose_deg.data(), {n, 3}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/light_direction", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                      r.light_direction.data(), {n, 3}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/specular_params", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                      r.specular.data(), {n, 2}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/background/kind", H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                                      r.bg_kind.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/background/color", H5T_IEEE_F32LE,
+                                      H5T_NATIVE_FLOAT, r.bg_color.data(), {n, 3}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/background/noise_seed", H5T_STD_U64LE,
+                                      H5T_NATIVE_UINT64, r.bg_noise_seed.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/background/image_index", H5T_STD_I32LE,
+                                      H5T_NATIVE_INT32, r.bg_image_index.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/background/crop", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                      r.bg_crop.data(), {n, 4}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/augment/gain", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                      r.aug_gain.data(), {n, 3}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/augment/gamma", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                      r.aug_gamma.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/augment/blur_sigma", H5T_IEEE_F32LE,
+                                      H5T_NATIVE_FLOAT, r.aug_blur.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/augment/jpeg_quality", H5T_STD_I32LE,
+                                      H5T_NATIVE_INT32, r.aug_jpeg.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/source/fit_row", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                      r.source_row.data(), {n}, name));
+  MORPHFIT_RETURN_IF_ERROR(WriteArray(file, "/source/lighting_from_fit", H5T_STD_U8LE,
+                                      H5T_NATIVE_UINT8, r.lighting_from_fit.data(), {n}, name));
+  return OkStatus();
+}
+
+// ---- Reading helpers ------------------------------------------------------------------------
+
+Status ReadRow(hid_t file, const std::string& path, int64_t row, hid_t mem_type, void* out,
+               const std::string& name) {
+  hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  if (d < 0) return DataLossError(name + ": missing dataset " + path);
+  h5::Handle dataset(d);
+  h5::Handle space(H5Dget_space(d));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 1 || rank > 4) return DataLossError(name + ": bad rank of " + path);
+  hsize_t dims[4];
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (row < 0 || static_cast<hsize_t>(row) >= dims[0]) {
+    return OutOfRangeError(name + ": row " + std::to_string(row) + " outside " + path + " (" +
+                           std::to_string(dims[0]) + " rows)");
+  }
+  hsize_t start[4] = {static_cast<hsize_t>(row), 0, 0, 0};
+  hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
+  H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  h5::Handle mem(H5Screate_simple(rank, count, nullptr));
+  if (H5Dread(d, mem_type, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {
+    return DataLossError(name + ": cannot read row " + std::to_string(row) + " of " + path);
+  }
+  return OkStatus();
+}
+
+StatusOr<int64_t> ReadIntAttribute(hid_t file, const std::string& attr_name, const std::string& name) {
+  h5::Handle root(H5Gopen2(file, "/", H5P_DEFAULT));
+  if (H5Aexists(root.get(), attr_name.c_str()) <= 0) {
+    return DataLossError(name + ": missing attribute " + attr_name + " (not a morphfit synth shard?)");
+  }
+  h5::Handle attr(H5Aopen(root.get(), attr_name.c_str(), H5P_DEFAULT));
+  int64_t v = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
+    return DataLossError(name + ": cannot read attribute " + attr_name);
+  }
+  return v;
+}
+
+}  // namespace
+
+void ShardTimings::Add(const ShardTimings& o) {
+  samples += o.samples;
+  render_seconds += o.render_seconds;
+  compress_seconds += o.compress_seconds;
+  write_seconds += o.write_seconds;
+  wall_seconds += o.wall_seconds;
+  raw_bytes += o.raw_bytes;
+  stored_bytes += o.stored_bytes;
+}
+
+StatusOr<std::string> HashFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open '" + path + "' to hash it");
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const std::streamsize got = in.gcount();
+    for (std::streamsize i = 0; i < got; ++i) {
+      h ^= static_cast<uint8_t>(buffer[static_cast<size_t>(i)]);
+      h *= 1099511628211ull;  // FNV prime
+    }
+  }
+  if (in.bad()) return DataLossError("read error while hashing '" + path + "'");
+  char text[32];
+  std::snprintf(text, sizeof(text), "%016" PRIx64, h);
+  return std::string("fnv1a64:") + text;
+}
+
+std::string ShardFileName(int64_t shard_index, int64_t num_shards) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "shard_%05" PRId64 "_of_%05" PRId64 ".h5", shard_index,
+                num_shards);
+  return name;
+}
+
+int64_t NumShards(int64_t count, int64_t samples_per_shard) {
+  if (count <= 0 || samples_per_shard <= 0) return 0;
+  return (count + samples_per_shard - 1) / samples_per_shard;
+}
+
+Status WriteShard(const std::string& path, const models::MorphableModel& model,
+                  const Sampler& sampler, const Backgrounds* backgrounds, const SetInfo& info,
+                  int64_t begin, int64_t end, ThreadPool* pool,
+                  const std::function<void(int64_t)>& on_samples_done, ShardTimings* timings) {
+  const auto wall_start = Clock::now();
+  if (end <= begin) return InvalidArgumentError("synth: empty shard " + path);
+  ShardTimings t;
+  const SamplerOptions& o = sampler.options();
+  const int size = o.size;
+  const std::vector<Channel> channels = Channels(o.specular);
+  const hsize_t n = static_cast<hsize_t>(end - begin);
+  const int level = std::max(1, std::min(9, info.compression_level));
+
+  AtomicFile atomic(path);
+  auto write_start = Clock::now();
+  MORPHFIT_ASSIGN_OR_RETURN(h5::Handle file, h5::CreateFile(atomic.temp_path()));
+  std::vector<h5::Handle> datasets;
+  for (const Channel& ch : channels) {
+    std::vector<hsize_t> dims = {n, static_cast<hsize_t>(size), static_cast<hsize_t>(size)};
+    if (ch.channels > 1) dims.push_back(static_cast<hsize_t>(ch.channels));
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = 1;
+    h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+    h5::Handle dcpl = MakeDcpl();
+    H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+    if (ch.element_size > 1) H5Pset_shuffle(dcpl.get());
+    H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level));
+    const hid_t type = ch.element_size == 1 ? H5T_STD_U8LE : Float16Type();
+    hid_t d = H5Dcreate2(file.get(), ch.name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
+    if (d < 0) return H5Error(std::string("create dataset ") + ch.name, path);
+    datasets.emplace_back(d);
+    const std::string object = std::string("/") + ch.name;
+    MORPHFIT_RETURN_IF_ERROR(WriteText(file.get(), object, "description", ch.description, path));
+    MORPHFIT_RETURN_IF_ERROR(WriteText(file.get(), object, "units", ch.units, path));
+    MORPHFIT_RETURN_IF_ERROR(WriteAttribute(d, "scale", ch.scale, path));
+    MORPHFIT_RETURN_IF_ERROR(WriteAttribute(d, "offset", ch.offset, path));
+  }
+  t.write_seconds += Seconds(write_start, Clock::now());
+
+  // Batches of samples rendered and compressed in parallel, written in order.
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  const int64_t batch = std::max<int64_t>(8, 4 * p->num_threads());
+  Records records;
+  FaceParams layout;
+  std::vector<SampleSpec> specs;
+  std::vector<EncodedSample> encoded;
+  std::vector<CompressedSample> compressed;
+  std::vector<double> render_s, compress_s;
+  std::vector<int64_t> raw;
+  for (int64_t b0 = begin; b0 < end; b0 += batch) {
+    const int64_t b1 = std::min(end, b0 + batch);
+    const size_t m = static_cast<size_t>(b1 - b0);
+    specs.assign(m, SampleSpec());
+    encoded.assign(m, EncodedSample());
+    compressed.assign(m, CompressedSample());
+    render_s.assign(m, 0.0);
+    compress_s.assign(m, 0.0);
+    raw.assign(m, 0);
+    p->ParallelFor(0, static_cast<int64_t>(m), [&](int64_t j) {
+      const auto t0 = Clock::now();
+      specs[j] = sampler.Draw(info.seed, b0 + j);
+      StatusOr<EncodedSample> s = RenderSample(model, specs[j], backgrounds, o.specular);
+      const auto t1 = Clock::now();
+      render_s[j] = Seconds(t0, t1);
+      if (!s.ok()) {
+        compressed[j].status = s.status();
+        return;
+      }
+      encoded[j] = std::move(s).value();
+      compressed[j].status = Compress(encoded[j], channels, level, &compressed[j], &raw[j]);
+      compress_s[j] = Seconds(t1, Clock::now());
+    });
+    write_start = Clock::now();
+    for (size_t j = 0; j < m; ++j) {
+      if (!compressed[j].status.ok()) {
+        return Status(compressed[j].status.code(),
+                      "sample " + std::to_string(b0 + j) + ": " + compressed[j].status.message());
+      }
+      t.render_seconds += render_s[j];
+      t.compress_seconds += compress_s[j];
+      t.raw_bytes += raw[j];
+      const hsize_t row = static_cast<hsize_t>(b0 + j - begin);
+      for (size_t c = 0; c < channels.size(); ++c) {
+        const std::vector<uint8_t>& chunk = compressed[j].chunks[c];
+        const hsize_t offset[4] = {row, 0, 0, 0};
+        if (H5Dwrite_chunk(datasets[c].get(), H5P_DEFAULT, 0, offset, chunk.size(), chunk.data()) < 0) {
+          return H5Error(std::string("write a chunk of ") + channels[c].name, path);
+        }
+        t.stored_bytes += static_cast<int64_t>(chunk.size());
+      }
+      records.Add(specs[j], encoded[j]);
+      if (j == 0 && b0 == begin) layout = specs[j].params;
+    }
+    t.write_seconds += Seconds(write_start, Clock::now());
+    t.samples += static_cast<int64_t>(m);
+    if (on_samples_done) on_samples_done(static_cast<int64_t>(m));
+  }
+
+  write_start = Clock::now();
+  MORPHFIT_RETURN_IF_ERROR(WriteRecords(file.get(), records, layout, layout.FlatSize(), path));
+  MORPHFIT_RETURN_IF_ERROR(WriteRootAttributes(file.get(), model, sampler, info, begin, end, path));
+  datasets.clear();
+  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) return H5Error("flush", path);
+  file.Reset();
+  MORPHFIT_RETURN_IF_ERROR(atomic.Commit());
+  t.write_seconds += Seconds(write_start, Clock::now());
+  t.wall_seconds = Seconds(wall_start, Clock::now());
+  if (timings != nullptr) timings->Add(t);
+  return OkStatus();
+}
+
+namespace {
+
+nlohmann::json ManifestJson(const models::MorphableModel& model, const Sampler& sampler,
+                            const SetInfo& info) {
+  const SamplerOptions& o = sampler.options();
+  nlohmann::json j;
+  j["format"] = "morphfit.synth_set";
+  j["version"] = kSynthFormatVersion;
+  j["seed"] = std::to_string(info.seed);
+  j["count"] = info.total_count;
+  j["samples_per_shard"] = info.samples_per_shard;
+  j["num_shards"] = NumShards(info.total_count, info.samples_per_shard);
+  j["compression_level"] = info.compression_level;
+  j["image_size"] = o.size;
+  j["camera_model"] = CameraModelName(o.camera);
+  j["specular"] = o.specular;
+  j["augment"] = o.augment;
+  j["model_name"] = model.name;
+  j["model_hash"] = info.model_hash;
+  j["from_fits_hash"] = info.from_fits_hash;
+  j["background_files"] = info.background_files;
+  return j;
+}
+
+}  // namespace
+
+StatusOr<SetSummary> GenerateSet(const models::MorphableModel& model, const Sampler& sampler,
+                                 const Backgrounds* backgrounds, const SetInfo& info,
+                                 const SetOptions& options, ThreadPool* pool,
+                                 const std::function<void(int64_t)>& on_start,
+                                 const std::function<void(int64_t)>& on_samples_done) {
+  if (info.total_count <= 0) {
+    return InvalidArgumentError("synth: --count must be positive, got " +
+                                std::to_string(info.total_count));
+  }
+  if (info.samples_per_shard <= 0) {
+    return InvalidArgumentError("synth: --samples_per_shard must be positive, got " +
+                                std::to_string(info.samples_per_shard));
+  }
+  if (options.shard.count < 1 || options.shard.index < 0 ||
+      options.shard.index >= options.shard.count) {
+    return InvalidArgumentError("synth: bad shard " + options.shard.ToString());
+  }
+  MORPHFIT_RETURN_IF_ERROR(MakeDirectories(options.output_dir));
+  // The manifest pins what the folder holds: a resumed or sharded job must make the same set.
+  const std::string manifest_path = options.output_dir + "/synth.json";
+  const nlohmann::json manifest = ManifestJson(model, sampler, info);
+  if (FileExists(manifest_path)) {
+    MORPHFIT_ASSIGN_OR_RETURN(std::string text, ReadFileToString(manifest_path));
+    nlohmann::json existing = nlohmann::json::parse(text, nullptr, false);
+    if (existing.is_discarded()) {
+      return DataLossError(manifest_path + ": not valid JSON (delete it to start a new set)");
+    }
+    for (auto it = manifest.begin(); it != manifest.end(); ++it) {
+      if (!existing.contains(it.key()) || existing[it.key()] != it.value()) {
+        return FailedPreconditionError(
+            options.output_dir + " holds a different synthetic set: '" + it.key() + "' is " +
+            (existing.contains(it.key()) ? existing[it.key()].dump() : std::string("missing")) +
+            " in synth.json, this run has " + it.value().dump() +
+            " (use another --output_dir, or the same options to resume)");
+      }
+    }
+  } else {
+    MORPHFIT_RETURN_IF_ERROR(WriteFileAtomically(manifest_path, manifest.dump(2) + "\n"));
+  }
+
+  SetSummary summary;
+  summary.num_shards = NumShards(info.total_count, info.samples_per_shard);
+  std::vector<int64_t> todo;
+  int64_t todo_samples = 0;
+  for (int64_t s = 0; s < summary.num_shards; ++s) {
+    if (!options.shard.Contains(s)) continue;
+    ++summary.shards_in_job;
+    if (FileExists(options.output_dir + "/" + ShardFileName(s, summary.num_shards))) {
+      ++summary.shards_present;
+      continue;
+    }
+    todo.push_back(s);
+    todo_samples += std::min(info.total_count, (s + 1) * info.samples_per_shard) -
+                    s * info.samples_per_shard;
+  }
+  if (on_start) on_start(todo_samples);
+  for (int64_t s : todo) {
+    const int64_t begin = s * info.samples_per_shard;
+    const int64_t end = std::min(info.total_count, begin + info.samples_per_shard);
+    const std::string path = options.output_dir + "/" + ShardFileName(s, summary.num_shards);
+    const Status st = WriteShard(path, model, sampler, backgrounds, info, begin, end, pool,
+                                 on_samples_done, &summary.timings);
+    if (st.ok()) {
+      ++summary.shards_written;
+    } else {
+      summary.failed.push_back(path + ": " + st.ToString());
+    }
+  }
+  return summary;
+}
+
+StatusOr<ShardExtent> ReadShardExtent(const std::string& path) {
+  MORPHFIT_ASSIGN_OR_RETURN(h5::Handle file, h5::OpenFileReadOnly(path));
+  ShardExtent e;
+  MORPHFIT_ASSIGN_OR_RETURN(e.first_index, ReadIntAttribute(file.get(), "first_index", path));
+  MORPHFIT_ASSIGN_OR_RETURN(e.count, ReadIntAttribute(file.get(), "count", path));
+  return e;
+}
+
+StatusOr<StoredSample> ReadStoredSample(const std::string& path, int64_t row) {
+  MORPHFIT_ASSIGN_OR_RETURN(h5::Handle file, h5::OpenFileReadOnly(path));
+  const hid_t f = file.get();
+  MORPHFIT_ASSIGN_OR_RETURN(const int64_t size, ReadIntAttribute(f, "image_size", path));
+  MORPHFIT_ASSIGN_OR_RETURN(const int64_t specular, ReadIntAttribute(f, "specular", path));
+  StoredSample out;
+  EncodedSample& s = out.data;
+  s.size = static_cast<int>(size);
+  s.has_specular = specular != 0;
+  const size_t n = static_cast<size_t>(size) * size;
+  s.image.resize(3 * n);
+  s.mask.resize(n);
+  s.depth.resize(n);
+  s.normals.resize(3 * n);
+  s.albedo.resize(3 * n);
+  s.shading.resize(3 * n);
+  if (s.has_specular) s.specular.resize(n);
+  for (const Channel& ch : Channels(s.has_specular)) {
+    const hid_t mem = ch.element_size == 1 ? H5T_NATIVE_UINT8 : Float16Type();
+    MORPHFIT_RETURN_IF_ERROR(ReadRow(f, std::string("/") + ch.name, row, mem,
+                                     MutableChannelBytes(&s, ch.name), path));
+  }
+  const int L = models::kNumLandmarks;
+  s.landmarks_2d.resize(2 * L);
+  s.landmarks_3d.resize(3 * L);
+  s.landmarks_2d_visible.resize(L);
+  s.landmarks_3d_visible.resize(L);
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_2d", row, H5T_NATIVE_FLOAT, s.landmarks_2d.data(), path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_3d", row, H5T_NATIVE_FLOAT, s.landmarks_3d.data(), path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_2d_visible", row, H5T_NATIVE_UINT8,
+                                   s.landmarks_2d_visible.data(), path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_3d_visible", row, H5T_NATIVE_UINT8,
+                                   s.landmarks_3d_visible.data(), path));
+
+  // Parameters: block sizes and camera type from the attributes of /params.
+  h5::Handle params(H5Dopen2(f, "/params", H5P_DEFAULT));
+  if (!params.valid()) return DataLossError(path + ": missing dataset /params");
+  MORPHFIT_ASSIGN_OR_RETURN(const std::string blocks_text,
+                            h5::ReadStringAttribute(f, "/params", "block_sizes", path));
+  MORPHFIT_ASSIGN_OR_RETURN(const std::string camera_text,
+                            h5::ReadStringAttribute(f, "/params", "camera_type", path));
+  const nlohmann::json blocks = nlohmann::json::parse(blocks_text, nullptr, false);
+  if (!blocks.is_array() || blocks.size() != 3) {
+    return DataLossError(path + ": /params block_sizes is not a list of 3 sizes");
+  }
+  FaceParams& p = out.spec.params;
+  p.identity = Eigen::VectorXd::Zero(blocks[0].get<int>());
+  p.expression = Eigen::VectorXd::Zero(blocks[1].get<int>());
+  p.albedo = Eigen::VectorXd::Zero(blocks[2].get<int>());
+  MORPHFIT_ASSIGN_OR_RETURN(p.camera_type, ParseCameraType(camera_text));
+  p.image_width = p.image_height = s.size;
+  s.params.resize(static_cast<size_t>(p.FlatSize()));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/params", row, H5T_NATIVE_DOUBLE, s.params.data(), path));
+  MORPHFIT_RETURN_IF_ERROR(
+      p.SetFromFlat(Eigen::Map<const Eigen::VectorXd>(s.params.data(), p.FlatSize())));
+
+  SampleSpec& spec = out.spec;
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/sample_index", row, H5T_NATIVE_INT64, &spec.index, path));
+  float v3[3];
+  double d3[3], v2[2];
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/pose_deg", row, H5T_NATIVE_FLOAT, v3, path));
+  spec.pose_deg = Eigen::Vector3f(v3[0], v3[1], v3[2]).cast<double>();
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/light_direction", row, H5T_NATIVE_DOUBLE, d3, path));
+  spec.light_direction = Eigen::Vector3d(d3[0], d3[1], d3[2]);
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/specular_params", row, H5T_NATIVE_DOUBLE, v2, path));
+  spec.specular_intensity = v2[0];
+  spec.specular_shininess = v2[1];
+  uint8_t kind = 0;
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/kind", row, H5T_NATIVE_UINT8, &kind, path));
+  if (kind > 2) return DataLossError(path + ": bad background kind " + std::to_string(kind));
+  spec.background.kind = static_cast<BackgroundKind>(kind);
+  MORPHFIT_RETURN_IF_ERROR(
+      ReadRow(f, "/background/color", row, H5T_NATIVE_FLOAT, spec.background.color, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/noise_seed", row, H5T_NATIVE_UINT64,
+                                   &spec.background.noise_seed, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/image_index", row, H5T_NATIVE_INT32,
+                                   &spec.background.image_index, path));
+  MORPHFIT_RETURN_IF_ERROR(
+      ReadRow(f, "/background/crop", row, H5T_NATIVE_INT32, spec.background.crop, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/augment/gain", row, H5T_NATIVE_FLOAT, spec.augment.gain, path));
+  MORPHFIT_RETURN_IF_ERROR(
+      ReadRow(f, "/augment/gamma", row, H5T_NATIVE_FLOAT, &spec.augment.gamma, path));
+  MORPHFIT_RETURN_IF_ERROR(
+      ReadRow(f, "/augment/blur_sigma", row, H5T_NATIVE_FLOAT, &spec.augment.blur_sigma, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/augment/jpeg_quality", row, H5T_NATIVE_INT32,
+                                   &spec.augment.jpeg_quality, path));
+  MORPHFIT_RETURN_IF_ERROR(
+      ReadRow(f, "/source/fit_row", row, H5T_NATIVE_INT32, &spec.source_row, path));
+  uint8_t from_fit = 0;
+  MORPHFIT_RETURN_IF_ERROR(
+      ReadRow(f, "/source/lighting_from_fit", row, H5T_NATIVE_UINT8, &from_fit, path));
+  spec.lighting_from_fit = from_fit != 0;
+  return out;
+}
+
+}  // namespace morphfit::synth
