@@ -11,6 +11,8 @@
 #include "morphfit/math/raster.h"
 #include "morphfit/math/rotation.h"
 #include "morphfit/math/shading.h"
+#include "pixel_rows.h"
+#include "row_panel.h"
 
 namespace morphfit::render {
 namespace {
@@ -19,27 +21,53 @@ template <typename T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 constexpr int64_t kRowChunk = 8;  // image rows per fused chunk (fixed: determinism)
+constexpr int kPanelRows = 256;   // Jacobian rows per rank update (fixed: determinism)
 
 // Per-vertex derivatives of the camera-frame point X and the unit view normal n with respect to
-// the shape coefficients (3 x Ks each) and the rotation (3 x 3, column j = d/dω_j).
+// the shape coefficients (3 x Ks each) and the rotation (3 x 3, column j = d/dω_j). The shape
+// part comes in one of two forms: dense rows (explicit form), or, for the fused form, the
+// normal's ring combination dn/dθ = sum_u M_u B_u (B_u: vertex u's 3 x Ks basis rows, M_u 3 x 3)
+// with dX/dθ = R B_v, so that pixels read the model's basis rows directly and nothing of size
+// vertices x Ks is written.
 template <typename T>
 struct VertexJacobians {
   std::vector<int> slot;  // vertex -> slot, -1 = not needed
-  RowMat<T> dpoint_dshape, dnormal_dshape;  // 3 * slots x Ks
+  RowMat<T> dpoint_dshape, dnormal_dshape;  // 3 * slots x Ks (dense form only)
   std::vector<T> dpoint_drot, dnormal_drot;  // 9 per slot
+  // Ring form: slot s owns entries ring_begin[s] .. ring_begin[s] + ring_size[s].
+  std::vector<int> ring_begin, ring_size, ring_vertex;
+  std::vector<T> ring_matrix;  // 9 per entry, M_u row-major
 };
+
+enum class ShapeForm { kDenseRows, kRings };
 
 template <typename T>
 VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
                                           const JacobianModel& jm, const FaceGeometry<T>& g,
-                                          const std::vector<int>& needed, ThreadPool* pool) {
+                                          const std::vector<int>& needed, ShapeForm form,
+                                          ThreadPool* pool) {
   const int ks = static_cast<int>(jm.shape_rows.cols());
+  const bool dense = form == ShapeForm::kDenseRows;
   VertexJacobians<T> vj;
   vj.slot.assign(model.num_vertices(), -1);
   for (size_t s = 0; s < needed.size(); ++s) vj.slot[needed[s]] = static_cast<int>(s);
   const int ns = static_cast<int>(needed.size());
-  vj.dpoint_dshape.resize(3 * ns, ks);
-  vj.dnormal_dshape.resize(3 * ns, ks);
+  if (dense) {
+    vj.dpoint_dshape.resize(3 * ns, ks);
+    vj.dnormal_dshape.resize(3 * ns, ks);
+  } else {
+    // A vertex's ring has at most 1 + 2 x (its triangles) distinct vertices.
+    vj.ring_begin.resize(ns);
+    vj.ring_size.assign(ns, 0);
+    int total = 0;
+    for (int s = 0; s < ns; ++s) {
+      vj.ring_begin[s] = total;
+      const int v = needed[s];
+      total += 1 + 2 * (jm.vertex_triangle_offsets[v + 1] - jm.vertex_triangle_offsets[v]);
+    }
+    vj.ring_vertex.resize(total);
+    vj.ring_matrix.resize(9 * static_cast<size_t>(total));
+  }
   vj.dpoint_drot.assign(9 * ns, T(0));
   vj.dnormal_drot.assign(9 * ns, T(0));
   const Eigen::Map<const Eigen::Matrix<T, 3, 3, Eigen::RowMajor>> R(g.rotation);
@@ -81,9 +109,11 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
           }
         }
       };
-      vj.dpoint_dshape.block(3 * s, 0, 3, ks).setZero();
-      vj.dnormal_dshape.block(3 * s, 0, 3, ks).setZero();
-      accumulate(vj.dpoint_dshape.data(), R, v);
+      if (dense) {
+        vj.dpoint_dshape.block(3 * s, 0, 3, ks).setZero();
+        vj.dnormal_dshape.block(3 * s, 0, 3, ks).setZero();
+        accumulate(vj.dpoint_dshape.data(), R, v);
+      }
       // d[(v1 - v0) x (v2 - v0)] = ([e2]x - [e1]x) B0 - [e2]x B1 + [e1]x B2 per adjacent
       // triangle, gathered per ring vertex first so each basis row block is read once.
       ring.clear();
@@ -106,8 +136,18 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
       math::NormalizeWithJacobian(raw, m, dn_draw);
       const Eigen::Map<const Eigen::Matrix<T, 3, 3, Eigen::RowMajor>> J(dn_draw);
       const Mat3 FRJ = FR * J;
-      for (size_t r = 0; r < ring.size(); ++r) {
-        accumulate(vj.dnormal_dshape.data(), FRJ * coeff[r], ring[r]);
+      if (dense) {
+        for (size_t r = 0; r < ring.size(); ++r) {
+          accumulate(vj.dnormal_dshape.data(), FRJ * coeff[r], ring[r]);
+        }
+      } else {
+        vj.ring_size[s] = static_cast<int>(ring.size());
+        for (size_t r = 0; r < ring.size(); ++r) {
+          const int o = vj.ring_begin[s] + static_cast<int>(r);
+          vj.ring_vertex[o] = ring[r];
+          Eigen::Map<Eigen::Matrix<T, 3, 3, Eigen::RowMajor>>(&vj.ring_matrix[9 * size_t(o)]) =
+              FRJ * coeff[r];
+        }
       }
       for (int j = 0; j < 3; ++j) {
         T dp[3], dn[3];
@@ -235,7 +275,8 @@ StatusOr<PixelRows<T>> ComputePixelRows(const models::MorphableModel& model,
     }
   }
   const VertexJacobians<T> vj =
-      ComputeVertexJacobians<T>(model, jm, g, NeededVertices(model, tris), p);
+      ComputeVertexJacobians<T>(model, jm, g, NeededVertices(model, tris),
+                                ShapeForm::kDenseRows, p);
   const math::PixelJacobianInputs<T> in =
       MakePixelJacobianInputs(model, jm, layout, g, vj, MakeSpecularParams<T>(options));
   PixelRows<T> out;
@@ -265,12 +306,21 @@ StatusOr<NormalEquations> AccumulatePhotometric(
   const ParamLayout layout = ParamLayout::For(model);
   const int P = layout.total;
   const VertexJacobians<float> vj =
-      ComputeVertexJacobians<float>(model, jm, g, NeededVertices(model, vis.triangle), p);
+      ComputeVertexJacobians<float>(model, jm, g, NeededVertices(model, vis.triangle),
+                                    ShapeForm::kRings, p);
   const math::PixelJacobianInputs<float> in = MakePixelJacobianInputs(
       model, jm, layout, g, vj, MakeSpecularParams<float>(render_options));
+  internal::ShapeRings rings;
+  rings.shape_rows = jm.shape_rows.data();
+  rings.rotation = g.rotation;
+  rings.ring_begin = vj.ring_begin.data();
+  rings.ring_size = vj.ring_size.data();
+  rings.ring_vertex = vj.ring_vertex.data();
+  rings.ring_matrix = vj.ring_matrix.data();
+  const int Pp = internal::RowPanel::PaddedCols(P);
   struct Partial {
-    Eigen::MatrixXf jtj;
-    Eigen::VectorXf jtr;
+    Eigen::MatrixXf jtj;  // Pp x Pp, lower triangle valid
+    Eigen::VectorXf jtr;  // Pp
     double cost = 0.0;
     int num_pixels = 0;
   };
@@ -280,34 +330,33 @@ StatusOr<NormalEquations> AccumulatePhotometric(
       0, vis.height, kRowChunk, zero,
       [&](int64_t y0, int64_t y1) {
         Partial part;
-        part.jtj = Eigen::MatrixXf::Zero(P, P);
-        part.jtr = Eigen::VectorXf::Zero(P);
-        // Tile of weighted rows: 3 per pixel; flushed into JᵀJ by a rank update (SYRK).
-        RowMat<float> tile = RowMat<float>::Zero(3 * width, P);
-        Eigen::VectorXf res(3 * width);
+        part.jtj = Eigen::MatrixXf::Zero(Pp, Pp);
+        part.jtr = Eigen::VectorXf::Zero(Pp);
+        // Weighted rows go into a column-blocked panel, flushed into the lower triangle of JᵀJ
+        // by the register-tiled rank update whenever it fills (row_panel.h).
+        internal::RowPanel panel(P, kPanelRows);
+        internal::PixelRowWriter writer(in, rings);
+        std::vector<float> rows(3 * static_cast<size_t>(Pp));
         for (int64_t y = y0; y < y1; ++y) {
-          int n = 0;
           for (int x = 0; x < width; ++x) {
             const size_t i = static_cast<size_t>(y) * width + x;
             const int32_t f = vis.triangle[i];
             const float w = weights != nullptr ? weights[i] : 1.0f;
             if (f < 0 || !(w > 0.0f)) continue;
-            float* rows = tile.row(3 * n).data();
-            float color[3];
-            EvaluatePixel<float>(in, f, x, static_cast<int>(y), color, rows);
+            math::PixelSeeds<float> s;
+            math::ComputePixelSeeds(in, f, x, static_cast<int>(y), &s);
             float r[3];
-            const float sw = math::WeightPixelResidual(color, observed + 3 * i, w, options.loss,
+            const float sw = math::WeightPixelResidual(s.color, observed + 3 * i, w, options.loss,
                                                        options.loss_scale, r, &part.cost);
-            tile.block(3 * n, 0, 3, P) *= sw;
-            for (int c = 0; c < 3; ++c) res[3 * n + c] = sw * r[c];
-            ++n;
+            writer.Write(s, sw, rows.data());
+            for (int c = 0; c < 3; ++c) {
+              if (panel.full()) panel.Flush(part.jtj.data(), part.jtr.data());
+              panel.Append(rows.data() + static_cast<size_t>(c) * Pp, sw * r[c]);
+            }
             ++part.num_pixels;
           }
-          if (n == 0) continue;
-          const auto block = tile.topRows(3 * n);
-          part.jtj.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());
-          part.jtr.noalias() += block.transpose() * res.head(3 * n);
         }
+        panel.Flush(part.jtj.data(), part.jtr.data());
         return part;
       },
       [&](const Partial& a, const Partial& b) {
@@ -315,6 +364,7 @@ StatusOr<NormalEquations> AccumulatePhotometric(
         if (a.jtj.size() == 0) return b;
         Partial s;
         s.jtj = a.jtj + b.jtj;
+
         s.jtr = a.jtr + b.jtr;
         s.cost = a.cost + b.cost;
         s.num_pixels = a.num_pixels + b.num_pixels;
@@ -324,8 +374,8 @@ StatusOr<NormalEquations> AccumulatePhotometric(
   out.jtj = Eigen::MatrixXd::Zero(P, P);
   out.jtr = Eigen::VectorXd::Zero(P);
   if (total.jtj.size() != 0) {
-    out.jtj = total.jtj.cast<double>().selfadjointView<Eigen::Lower>();
-    out.jtr = total.jtr.cast<double>();
+    out.jtj = total.jtj.topLeftCorner(P, P).cast<double>().selfadjointView<Eigen::Lower>();
+    out.jtr = total.jtr.head(P).cast<double>();
   }
   out.cost = total.cost;
   out.num_pixels = total.num_pixels;
