@@ -188,7 +188,7 @@ int RunSynth() {
     std::cout << "  " << t.samples << " samples in " << Seconds(t.wall_seconds) << " s ("
               << Seconds(t.samples / std::max(1e-9, t.wall_seconds)) << " samples/s); render "
               << Seconds(t.render_seconds) << " s, compress " << Seconds(t.compress_seconds)
-              << " s (summed over threads), HDF5 write " << Seconds(t.write_seconds) << " s; "
+              << " s (CPU, summed over threads), HDF5 write " << Seconds(t.write_seconds) << " s; "
               << t.raw_bytes / (1 << 20) << " MiB raw -> " << t.stored_bytes / (1 << 20)
               << " MiB stored\n";
   }

@@ -42,7 +42,10 @@ uint8_t ToByte(float v) {
 // error is below 3e-4 near 0, where value^gamma is steepest: a tenth of an 8-bit level).
 class GammaTable {
  public:
-  explicit GammaTable(float gamma) : table_(kSize + 1) {
+  // gamma == 1 builds nothing (the caller skips the table).
+  explicit GammaTable(float gamma) {
+    if (gamma == 1.0f) return;
+    table_.resize(kSize + 1);
     for (int i = 0; i <= kSize; ++i) {
       table_[i] = std::pow(static_cast<float>(i) / kSize, gamma);
     }
@@ -203,28 +206,32 @@ StatusOr<cv::Mat> RenderBackground(const BackgroundSpec& spec, int size,
 }
 
 cv::Mat ApplyAugmentation(const cv::Mat& rgb, const AugmentSpec& a) {
-  cv::Mat f = rgb.clone();
-  const bool photometric = a.gain[0] != 1.0f || a.gain[1] != 1.0f || a.gain[2] != 1.0f ||
-                           a.gamma != 1.0f;
-  if (photometric) {
-    const GammaTable gamma(a.gamma);
-    const int n = f.rows * f.cols;
+  const bool gain = a.gain[0] != 1.0f || a.gain[1] != 1.0f || a.gain[2] != 1.0f;
+  const bool gamma = a.gamma != 1.0f;
+  const GammaTable table(gamma ? a.gamma : 1.0f);
+  // Gain (clamped to [0, 1]) then gamma, per value.
+  auto photometric = [&](float v, int c) {
+    if (gain) v = std::min(1.0f, std::max(0.0f, v * a.gain[c]));
+    return gamma ? table(std::min(1.0f, std::max(0.0f, v))) : v;
+  };
+  const int n = rgb.rows * rgb.cols;
+  cv::Mat out(rgb.rows, rgb.cols, CV_8UC3);
+  uint8_t* dst = out.ptr<uint8_t>();
+  if (a.blur_sigma > 0.0f) {
+    cv::Mat f(rgb.rows, rgb.cols, CV_32FC3);
+    const float* src = rgb.ptr<float>();
     float* p = f.ptr<float>();
     for (int i = 0; i < n; ++i) {
-      for (int c = 0; c < 3; ++c) {
-        const float v = std::min(1.0f, std::max(0.0f, p[3 * i + c] * a.gain[c]));
-        p[3 * i + c] = a.gamma == 1.0f ? v : gamma(v);
-      }
+      for (int c = 0; c < 3; ++c) p[3 * i + c] = photometric(src[3 * i + c], c);
+    }
+    cv::GaussianBlur(f, f, cv::Size(0, 0), a.blur_sigma, a.blur_sigma, cv::BORDER_REFLECT_101);
+    for (int i = 0; i < 3 * n; ++i) dst[i] = ToByte(p[i]);
+  } else {
+    const float* src = rgb.ptr<float>();
+    for (int i = 0; i < n; ++i) {
+      for (int c = 0; c < 3; ++c) dst[3 * i + c] = ToByte(photometric(src[3 * i + c], c));
     }
   }
-  if (a.blur_sigma > 0.0f) {
-    cv::GaussianBlur(f, f, cv::Size(0, 0), a.blur_sigma, a.blur_sigma, cv::BORDER_REFLECT_101);
-  }
-  cv::Mat out(f.rows, f.cols, CV_8UC3);
-  const int n = f.rows * f.cols * 3;
-  const float* src = f.ptr<float>();
-  uint8_t* dst = out.ptr<uint8_t>();
-  for (int i = 0; i < n; ++i) dst[i] = ToByte(src[i]);
   if (a.jpeg_quality > 0) {
     // OpenCV's codec expects BGR (the colour transform and chroma subsampling treat R and B
     // differently), so round-trip in BGR.

@@ -39,10 +39,10 @@ struct SetInfo {
 
 struct ShardTimings {
   int64_t samples = 0;
-  double render_seconds = 0.0;    // sampling + rendering + encoding, summed over workers
-  double compress_seconds = 0.0;  // shuffle + deflate, summed over workers
-  double write_seconds = 0.0;     // HDF5 calls on the writing thread (chunks, tables, close)
-  double wall_seconds = 0.0;
+  double render_seconds = 0.0;    // sampling + rendering + encoding: thread CPU time, summed
+  double compress_seconds = 0.0;  // shuffle + deflate: thread CPU time, summed over workers
+  double write_seconds = 0.0;     // HDF5 calls on the writing thread (chunks, tables, close), wall
+  double wall_seconds = 0.0;      // the whole shard, wall
   int64_t raw_bytes = 0;          // large datasets before compression
   int64_t stored_bytes = 0;       // after compression
   void Add(const ShardTimings& other);

@@ -1,0 +1,102 @@
+// `morphfit synth` throughput at 224 x 224 with every channel (image, mask, depth, normals,
+// albedo, shading, specular, both landmark styles, parameters) written into a compressed HDF5
+// shard, on the sample model (10,602 vertices, 20,566 triangles, 51 identity / 23 expression /
+// 24 albedo modes):
+//  - BM_SynthShard/threads:T: WriteShard of 64 samples with a T-thread pool, end to end
+//    (sampling, rendering, encoding, deflate on the workers, direct chunk writes, records,
+//    rename). Counters: samples/s (wall), and per sample the thread CPU time of rendering +
+//    encoding and of compression, the HDF5 write time (wall, writing thread) and stored KiB.
+//  - BM_SynthRenderSample: one sample's sampling + render + encode on one thread (no HDF5).
+//  - BM_Render: the renderer alone (render::Render) on the same samples, for the share of the
+//    renderer in the above.
+// Run (figures in bench/RESULTS.md):
+//   build/<preset>/bench/bench_synth --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "morphfit/core/thread_pool.h"
+#include "morphfit/models/sample_model.h"
+#include "morphfit/render/renderer.h"
+#include "morphfit/synth/dataset.h"
+#include "morphfit/synth/sample_render.h"
+#include "morphfit/synth/sampler.h"
+
+namespace morphfit::synth {
+namespace {
+
+constexpr int kSize = 224;
+constexpr int64_t kShardSamples = 64;
+
+const models::MorphableModel& Model() {
+  static const models::MorphableModel* model =
+      new models::MorphableModel(models::MakeSampleModel());
+  return *model;
+}
+
+const Sampler& TheSampler() {
+  static const Sampler* sampler = [] {
+    SamplerOptions o;
+    o.size = kSize;
+    o.specular = true;
+    o.augment = true;
+    return new Sampler(Sampler::Create(Model(), o, {}, {}).value());
+  }();
+  return *sampler;
+}
+
+void BM_SynthShard(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  ThreadPool pool(threads);
+  SetInfo info;
+  info.seed = 1;
+  info.total_count = kShardSamples;
+  info.samples_per_shard = kShardSamples;
+  info.model_source = "sample (in memory)";
+  const std::string dir = (std::filesystem::temp_directory_path() / "morphfit_bench_synth").string();
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/shard.h5";
+  ShardTimings total;
+  for (auto _ : state) {
+    ShardTimings t;
+    const Status s = WriteShard(path, Model(), TheSampler(), nullptr, info, 0, kShardSamples,
+                                &pool, {}, &t);
+    if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+    total.Add(t);
+  }
+  std::filesystem::remove_all(dir);
+  const double n = static_cast<double>(total.samples);
+  state.counters["samples_per_s"] = benchmark::Counter(n / total.wall_seconds);
+  state.counters["render_ms"] = benchmark::Counter(1e3 * total.render_seconds / n);
+  state.counters["compress_ms"] = benchmark::Counter(1e3 * total.compress_seconds / n);
+  state.counters["write_ms"] = benchmark::Counter(1e3 * total.write_seconds / n);
+  state.counters["stored_KiB"] = benchmark::Counter(total.stored_bytes / 1024.0 / n);
+  state.counters["raw_KiB"] = benchmark::Counter(total.raw_bytes / 1024.0 / n);
+}
+BENCHMARK(BM_SynthShard)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_SynthRenderSample(benchmark::State& state) {
+  int64_t i = 0;
+  for (auto _ : state) {
+    auto s = RenderSample(Model(), TheSampler().Draw(1, i++ % kShardSamples), nullptr, true);
+    benchmark::DoNotOptimize(s);
+  }
+}
+BENCHMARK(BM_SynthRenderSample)->Unit(benchmark::kMillisecond);
+
+void BM_Render(benchmark::State& state) {
+  int64_t i = 0;
+  for (auto _ : state) {
+    const SampleSpec spec = TheSampler().Draw(1, i++ % kShardSamples);
+    auto r = render::Render(Model(), spec.params, RenderOptionsFor(spec), nullptr);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_Render)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace morphfit::synth
+
+BENCHMARK_MAIN();
