@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -565,6 +566,51 @@ TEST_F(SynthTest, PreviewShowsEveryChannel) {
   EXPECT_EQ(sheet.type(), CV_8UC3);
   EXPECT_GE(sheet.cols, 8 * kSize);
   EXPECT_GE(sheet.rows, 2 * kSize);
+}
+
+}  // namespace
+}  // namespace morphfit::synth
+
+namespace morphfit::synth {
+namespace {
+
+// The command line end to end with a FaceParams table (`--from_fits`), as written by the fitters.
+TEST_F(SynthTest, CommandReRendersFittedFacesFromATable) {
+  std::vector<FaceParams> rows;
+  for (int r = 0; r < 2; ++r) {
+    FaceParams p = FaceParams::Frontal(Model().num_identity(), Model().num_expression(),
+                                       Model().num_albedo(), 224, 224, 1015, 1000);
+    p.identity.setConstant(0.4 * (r + 1));
+    p.albedo.setConstant(-0.3 * (r + 1));
+    rows.push_back(p);
+  }
+  ASSERT_TRUE(WriteFaceParamsTable(Path("fits.h5"), {"a", "b"}, rows).ok());
+  const std::string out = Path("set");
+  const std::string command = std::string(MORPHFIT_BINARY) +
+                              " synth --model sample --count 3 --size 48 --noaugment --from_fits " +
+                              Path("fits.h5") + " --output_dir " + out + " > " + Path("log.txt") +
+                              " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << ReadBytes(Path("log.txt"));
+  const std::string shard = out + "/" + ShardFileName(0, 1);
+  for (int64_t i = 0; i < 3; ++i) {
+    auto s = ReadStoredSample(shard, i);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s.value().spec.source_row, i % 2);
+    EXPECT_TRUE(s.value().spec.params.identity == rows[i % 2].identity);
+    EXPECT_TRUE(s.value().spec.params.albedo == rows[i % 2].albedo);
+  }
+  // A table made for another model (other block sizes) is refused, naming the file.
+  rows[0].identity.resize(5);
+  rows[1].identity.resize(5);
+  ASSERT_TRUE(WriteFaceParamsTable(Path("other.h5"), {"a", "b"}, rows).ok());
+  const std::string bad = std::string(MORPHFIT_BINARY) +
+                          " synth --model sample --count 3 --size 48 --from_fits " +
+                          Path("other.h5") + " --output_dir " + Path("bad") + " > " +
+                          Path("bad.txt") + " 2>&1";
+  EXPECT_NE(std::system(bad.c_str()), 0);
+  const std::string message = ReadBytes(Path("bad.txt"));
+  EXPECT_NE(message.find("other.h5"), std::string::npos) << message;
+  EXPECT_NE(message.find("identity"), std::string::npos) << message;
 }
 
 }  // namespace
