@@ -3,6 +3,8 @@
 #include "morphfit/render/renderer.h"
 
 #include <cmath>
+#include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -99,27 +101,83 @@ TEST(VisibilityTest, GridAndFanHaveNoCracksAndNoDoubleCover) {
 
 // The serial reference of math/visibility.h (the CUDA tests' CPU twin) gives exactly the banded,
 // threaded buffer, so CUDA == reference implies CUDA == RasterizeVisibility.
+// Both CPU paths (one thread: set up and z-test in one pass; several: banded) are checked, with
+// a pinhole and a weak-perspective camera.
 TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
   FaceParams p = FrontalSample(131);
   p.rotation = Eigen::Vector3d(0.2, 0.5, 0.1) + p.rotation;  // a turned head: self-occlusion
-  ThreadPool two(2);
+  ThreadPool one(1), two(2);
   auto g = ComputeGeometry<float>(Sample(), p, &two);
   ASSERT_TRUE(g.ok());
-  VisibilityBuffer banded;
-  RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(), Sample().num_vertices(),
-                      Sample().triangles.data(), Sample().num_triangles(), 131, 131, true, 1.0f,
-                      &two, &banded);
-  const size_t np = 131 * 131;
-  std::vector<int32_t> tri(np);
-  std::vector<float> bary(3 * np), depth(np);
-  math::RasterizeVisibilityReference(g->pixels_float.data(), g->depths_float.data(),
-                                     Sample().triangles.data(), Sample().num_triangles(), 131, 131,
-                                     true, 1.0f, tri.data(), bary.data(), depth.data());
-  ASSERT_GT(banded.num_covered(), 1000);
-  for (size_t i = 0; i < np; ++i) {
-    ASSERT_EQ(tri[i], banded.triangle[i]) << "pixel " << i;
-    ASSERT_EQ(depth[i], banded.depth[i]) << "pixel " << i;
-    for (int k = 0; k < 3; ++k) ASSERT_EQ(bary[3 * i + k], banded.bary[3 * i + k]);
+  for (ThreadPool* pool : {&one, &two}) {
+    for (bool perspective : {true, false}) {
+      SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
+                                      << perspective);
+      VisibilityBuffer banded;
+      RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(),
+                          Sample().num_vertices(), Sample().triangles.data(),
+                          Sample().num_triangles(), 131, 131, perspective, 1.0f, pool, &banded);
+      const size_t np = 131 * 131;
+      std::vector<int32_t> tri(np);
+      std::vector<float> bary(3 * np), depth(np);
+      math::RasterizeVisibilityReference(g->pixels_float.data(), g->depths_float.data(),
+                                         Sample().triangles.data(), Sample().num_triangles(), 131,
+                                         131, perspective, 1.0f, tri.data(), bary.data(),
+                                         depth.data());
+      ASSERT_GT(banded.num_covered(), 1000);
+      for (size_t i = 0; i < np; ++i) {
+        ASSERT_EQ(tri[i], banded.triangle[i]) << "pixel " << i;
+        ASSERT_EQ(depth[i], banded.depth[i]) << "pixel " << i;
+        for (int k = 0; k < 3; ++k) ASSERT_EQ(bary[3 * i + k], banded.bary[3 * i + k]);
+      }
+    }
+  }
+}
+
+// Random triangles (many off-image, some behind the near plane, beyond the guard band or NaN)
+// in both CPU paths against the serial reference.
+TEST(VisibilityTest, RandomSoupWithCulledVerticesEqualsReferenceExactly) {
+  std::mt19937 gen(17);
+  std::uniform_real_distribution<float> pos(-20.0f, 60.0f), depth(-5.0f, 50.0f);
+  const int nv = 3000, nt = 4000, w = 41, h = 37;
+  std::vector<float> pixels(2 * nv), depths(nv);
+  for (int v = 0; v < nv; ++v) {
+    pixels[2 * v] = pos(gen);
+    pixels[2 * v + 1] = pos(gen);
+    depths[v] = depth(gen);
+  }
+  pixels[10] = std::numeric_limits<float>::quiet_NaN();
+  pixels[21] = 3.0e6f;
+  pixels[30] = -2.0e6f;
+  std::vector<int32_t> tris(3 * nt);
+  std::uniform_int_distribution<int> id(0, nv - 1);
+  for (int f = 0; f < nt; ++f) {
+    // Neighbouring ids, so that triangles are small.
+    const int a = id(gen);
+    tris[3 * f] = a;
+    tris[3 * f + 1] = (a + 1 + id(gen) % 3) % nv;
+    tris[3 * f + 2] = id(gen) % 7 == 0 ? 5 : (a + 4 + id(gen) % 3) % nv;
+  }
+  tris[0] = 5;  // the NaN / out-of-band vertices are used
+  tris[1] = 10;
+  tris[5] = 15;
+  ThreadPool one(1), two(2);
+  for (ThreadPool* pool : {&one, &two}) {
+    for (bool perspective : {true, false}) {
+      SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
+                                      << perspective);
+      VisibilityBuffer vis;
+      RasterizeVisibility(pixels.data(), depths.data(), nv, tris.data(), nt, w, h, perspective,
+                          1.0f, pool, &vis);
+      std::vector<int32_t> tri(w * h);
+      std::vector<float> bary(3 * w * h), dep(w * h);
+      math::RasterizeVisibilityReference(pixels.data(), depths.data(), tris.data(), nt, w, h,
+                                         perspective, 1.0f, tri.data(), bary.data(), dep.data());
+      EXPECT_GT(vis.num_covered(), 100);
+      EXPECT_EQ(tri, vis.triangle);
+      EXPECT_EQ(dep, vis.depth);
+      EXPECT_EQ(bary, vis.bary);
+    }
   }
 }
 
