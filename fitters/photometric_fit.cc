@@ -1,0 +1,323 @@
+// The staged photometric fit (photometric_fit.h): input checks, crop and pyramid, the stage
+// schedule on either solver, quality figures in the original image.
+#include "morphfit/fitters/photometric_fit.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include <glog/logging.h>
+
+#include "morphfit/fitters/landmark_fit.h"
+#include "morphfit/render/renderer.h"
+#include "photometric_energy.h"
+
+namespace morphfit::fitters {
+namespace {
+
+constexpr int kMinLevelSize = 16;  // smallest crop side (px) at any level
+constexpr int kMinLevelFacePx = 32;  // coarser levels than this face extent are not used
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+Status ValidateImage(const PhotometricImage& image) {
+  if (image.width <= 0 || image.height <= 0) {
+    return InvalidArgumentError("photometric fit: image: size must be positive, got " +
+                                std::to_string(image.width) + " x " +
+                                std::to_string(image.height));
+  }
+  const size_t n = static_cast<size_t>(image.width) * image.height;
+  if (image.rgb.size() != 3 * n) {
+    return InvalidArgumentError("photometric fit: image: rgb has " +
+                                std::to_string(image.rgb.size()) + " values, expected " +
+                                std::to_string(3 * n) + " (width x height x 3)");
+  }
+  for (size_t i = 0; i < image.rgb.size(); ++i) {
+    if (!std::isfinite(image.rgb[i])) {
+      return InvalidArgumentError("photometric fit: image: pixel (" +
+                                  std::to_string((i / 3) % image.width) + ", " +
+                                  std::to_string((i / 3) / image.width) +
+                                  ") has a non-finite value");
+    }
+  }
+  if (!image.weights.empty()) {
+    if (image.weights.size() != n) {
+      return InvalidArgumentError("photometric fit: image: weights has " +
+                                  std::to_string(image.weights.size()) + " values, expected " +
+                                  std::to_string(n) + " (width x height) or none");
+    }
+    bool any = false;
+    for (size_t i = 0; i < n; ++i) {
+      const float w = image.weights[i];
+      if (!std::isfinite(w) || w < 0.0f) {
+        return InvalidArgumentError("photometric fit: image: weight of pixel (" +
+                                    std::to_string(i % image.width) + ", " +
+                                    std::to_string(i / image.width) +
+                                    ") must be finite and >= 0, got " + std::to_string(w));
+      }
+      any = any || w > 0.0f;
+    }
+    if (!any) return InvalidArgumentError("photometric fit: image: all weights are 0");
+  }
+  return OkStatus();
+}
+
+// Bounding box (original pixels) of the initial face: the face-mask vertices in front of the
+// camera (all vertices when the model has no mask).
+struct Box {
+  double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+  bool empty() const { return !(x1 >= x0 && y1 >= y0); }
+};
+
+StatusOr<Box> FaceBox(const models::MorphableModel& model, const FaceParams& params) {
+  MORPHFIT_ASSIGN_OR_RETURN(render::FaceGeometry<float> g,
+                            render::ComputeGeometry<float>(model, params, nullptr));
+  Box b;
+  for (int v = 0; v < model.num_vertices(); ++v) {
+    if (!model.face_mask.empty() && !model.face_mask[v]) continue;
+    if (g.perspective && !(g.depths_float[v] > 1.0f)) continue;
+    const double u = g.pixels_float[2 * v], w = g.pixels_float[2 * v + 1];
+    if (!std::isfinite(u) || !std::isfinite(w)) continue;
+    b.x0 = std::min(b.x0, u);
+    b.x1 = std::max(b.x1, u);
+    b.y0 = std::min(b.y0, w);
+    b.y1 = std::max(b.y1, w);
+  }
+  return b;
+}
+
+}  // namespace
+
+const char* PhotometricSolverName(PhotometricSolver solver) {
+  return solver == PhotometricSolver::kCeres ? "ceres" : "gauss_newton";
+}
+
+StatusOr<PhotometricSolver> ParsePhotometricSolver(const std::string& name) {
+  if (name == "ceres") return PhotometricSolver::kCeres;
+  if (name == "gauss_newton") return PhotometricSolver::kGaussNewton;
+  return InvalidArgumentError("photometric solver: expected \"ceres\" or \"gauss_newton\", got \"" +
+                              name + "\"");
+}
+
+std::vector<PhotometricStage> DefaultPhotometricStages() {
+  PhotometricStage coarse;
+  coarse.name = "pose+light";
+  coarse.level = 2;
+  coarse.max_iterations = 10;
+  PhotometricStage middle;
+  middle.name = "shape+albedo";
+  middle.identity = middle.expression = middle.albedo = true;
+  middle.level = 1;
+  middle.max_iterations = 10;
+  middle.identity_prior_weight = middle.expression_prior_weight = 1e-6;
+  middle.albedo_prior_weight = middle.lighting_prior_weight = 1e-6;
+  PhotometricStage all;
+  all.name = "all";
+  all.identity = all.expression = all.albedo = true;
+  all.level = 0;
+  all.max_iterations = 20;
+  return {coarse, middle, all};
+}
+
+Status PhotometricFitOptions::Validate() const {
+  if (stages.empty()) return InvalidArgumentError("photometric fit options: no stages");
+  for (const PhotometricStage& s : stages) {
+    const std::string where = "photometric fit options: stage \"" + s.name + "\": ";
+    if (!s.pose && !s.identity && !s.expression && !s.albedo && !s.lighting && !s.focal) {
+      return InvalidArgumentError(where + "frees no parameters");
+    }
+    if (s.level < 0) return InvalidArgumentError(where + "level must be >= 0");
+    if (s.max_iterations <= 0) return InvalidArgumentError(where + "max_iterations must be > 0");
+    for (double w : {s.identity_prior_weight, s.expression_prior_weight, s.albedo_prior_weight,
+                     s.lighting_prior_weight}) {
+      if (!(w >= 0.0) || !std::isfinite(w)) {
+        return InvalidArgumentError(where + "prior weights must be finite and >= 0");
+      }
+    }
+  }
+  if (loss != render::RobustLoss::kNone && !(loss_scale > 0.0 && std::isfinite(loss_scale))) {
+    return InvalidArgumentError("photometric fit options: loss_scale must be > 0");
+  }
+  if (!(photometric_weight > 0.0) || !std::isfinite(photometric_weight)) {
+    return InvalidArgumentError("photometric fit options: photometric_weight must be > 0");
+  }
+  if (!(landmark_weight >= 0.0) || !std::isfinite(landmark_weight)) {
+    return InvalidArgumentError("photometric fit options: landmark_weight must be >= 0");
+  }
+  if (max_face_px < kMinLevelSize) {
+    return InvalidArgumentError("photometric fit options: max_face_px must be >= " +
+                                std::to_string(kMinLevelSize));
+  }
+  if (!(crop_margin >= 0.0) || !std::isfinite(crop_margin)) {
+    return InvalidArgumentError("photometric fit options: crop_margin must be >= 0");
+  }
+  if (!(function_tolerance > 0.0) || !(gradient_tolerance > 0.0) || !(parameter_tolerance > 0.0)) {
+    return InvalidArgumentError("photometric fit options: tolerances must be > 0");
+  }
+  if (!(min_coverage_fraction >= 0.0 && min_coverage_fraction <= 1.0)) {
+    return InvalidArgumentError("photometric fit options: min_coverage_fraction must be in [0, 1]");
+  }
+  if (num_threads < 0) return InvalidArgumentError("photometric fit options: num_threads must be >= 0");
+  return OkStatus();
+}
+
+std::string PhotometricFitSummary::ToString() const {
+  std::ostringstream out;
+  for (const PhotometricStageSummary& s : stages) {
+    out << "stage " << s.name << " (level " << s.level << ", " << s.width << " x " << s.height
+        << "): energy " << s.initial_cost << " -> " << s.final_cost << ", " << s.iterations
+        << " iterations, " << s.time_s * 1e3 << " ms, " << s.termination << "\n";
+  }
+  out << "photometric RMSE " << photometric_rmse << ", landmark NME " << landmark_nme << ", "
+      << iterations << " iterations, " << total_time_s * 1e3 << " ms, "
+      << (converged ? "converged" : "NOT converged");
+  if (!message.empty()) out << ": " << message;
+  return out.str();
+}
+
+StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& model,
+                                              const PhotometricImage& image,
+                                              const Eigen::Matrix2Xd& landmarks_px,
+                                              const FaceParams& initial,
+                                              const PhotometricFitOptions& options) {
+  const auto start_time = std::chrono::steady_clock::now();
+  MORPHFIT_RETURN_IF_ERROR(options.Validate());
+  if (options.use_cuda) {
+    return FailedPreconditionError(
+        "photometric fit: the CUDA Gauss-Newton solver is not available in this build (the "
+        "photometric fit runs on the CPU only); use the CPU device");
+  }
+  MORPHFIT_RETURN_IF_ERROR(ValidateImage(image));
+  if (landmarks_px.cols() > 0) {
+    if (model.num_landmarks() != models::kNumLandmarks) {
+      return FailedPreconditionError("photometric fit: model \"" + model.name + "\" has " +
+                                     std::to_string(model.num_landmarks()) +
+                                     " landmarks, expected 68 for the landmark term");
+    }
+    MORPHFIT_RETURN_IF_ERROR(ValidateLandmarks(landmarks_px, image.width, image.height));
+  } else if (landmarks_px.rows() != 2 && landmarks_px.rows() != 0) {
+    return InvalidArgumentError("photometric fit: landmarks must be 2 x 68 or empty");
+  }
+  MORPHFIT_RETURN_IF_ERROR(initial.CheckSizes(model.num_identity(), model.num_expression(),
+                                              model.num_albedo(),
+                                              "photometric fit: initial parameters"));
+  MORPHFIT_RETURN_IF_ERROR(initial.Validate("photometric fit: initial parameters"));
+  if (initial.image_width != image.width || initial.image_height != image.height) {
+    return InvalidArgumentError("photometric fit: initial parameters are for a " +
+                                std::to_string(initial.image_width) + " x " +
+                                std::to_string(initial.image_height) + " image, the image is " +
+                                std::to_string(image.width) + " x " +
+                                std::to_string(image.height));
+  }
+
+  // Crop around the initial face and choose the level-0 reduction.
+  MORPHFIT_ASSIGN_OR_RETURN(Box box, FaceBox(model, initial));
+  const double extent = std::max(box.x1 - box.x0, box.y1 - box.y0);
+  const double margin = options.crop_margin * extent;
+  const int x0 = static_cast<int>(std::max(0.0, std::floor(box.x0 - margin)));
+  const int y0 = static_cast<int>(std::max(0.0, std::floor(box.y0 - margin)));
+  const int x1 = static_cast<int>(std::min<double>(image.width, std::ceil(box.x1 + margin) + 1));
+  const int y1 = static_cast<int>(std::min<double>(image.height, std::ceil(box.y1 + margin) + 1));
+  if (box.empty() || x1 - x0 < kMinLevelSize || y1 - y0 < kMinLevelSize) {
+    return InvalidArgumentError(
+        "photometric fit: initial parameters: the face is not inside the image (or smaller "
+        "than " + std::to_string(kMinLevelSize) + " px)");
+  }
+  const int crop_w = x1 - x0, crop_h = y1 - y0;
+  int factor0 = 1;
+  while (extent / factor0 > options.max_face_px) factor0 *= 2;
+  int max_level = 0;
+  while (std::min(crop_w, crop_h) / (factor0 << (max_level + 1)) >= kMinLevelSize &&
+         extent / (factor0 << (max_level + 1)) >= kMinLevelFacePx) {
+    ++max_level;
+  }
+
+  ThreadPool pool(options.num_threads);
+  const render::JacobianModel jmodel = render::MakeJacobianModel(model);
+  std::map<int, PyramidLevel> levels;
+
+  PhotometricFitResult result;
+  PhotometricFitSummary& summary = result.summary;
+  FaceParams params = initial;
+  params.landmarks_2d.resize(2, 0);
+  bool diverged = false;
+  for (size_t si = 0; si < options.stages.size(); ++si) {
+    const PhotometricStage& stage = options.stages[si];
+    const auto stage_start = std::chrono::steady_clock::now();
+    const int l = std::min(stage.level, max_level);
+    if (levels.count(l) == 0) {
+      levels.emplace(l, MakeLevel(image, landmarks_px, x0, y0, crop_w, crop_h, factor0 << l));
+    }
+    const PyramidLevel& level = levels.at(l);
+    PhotometricEnergy energy(model, jmodel, level, options, stage, &pool);
+    const FaceParams start = level.ParamsToLevel(params);
+    MORPHFIT_ASSIGN_OR_RETURN(EnergyValue e0, energy.Evaluate(start));
+    PhotometricStageSummary& ss = summary.stages.emplace_back();
+    ss.name = stage.name;
+    ss.level = l;
+    ss.width = level.width;
+    ss.height = level.height;
+    if (e0.covered == 0) {
+      if (si == 0) {
+        return InvalidArgumentError(
+            "photometric fit: initial parameters: the face covers no pixel with weight > 0");
+      }
+      diverged = true;
+      ss.termination = "diverged: the face covers no pixel with weight > 0";
+      summary.message = "stage \"" + stage.name + "\": " + ss.termination;
+      break;
+    }
+    energy.set_reference_pixels(e0.covered);
+    MORPHFIT_ASSIGN_OR_RETURN(StageOutcome o,
+                              options.solver == PhotometricSolver::kCeres
+                                  ? SolveStageCeres(energy, start, stage.max_iterations)
+                                  : SolveStageGaussNewton(energy, start, stage.max_iterations));
+    ss.initial_cost = o.initial_cost;
+    ss.final_cost = o.final_cost;
+    ss.iterations = o.iterations;
+    ss.termination = o.termination;
+    ss.converged = o.converged;
+    ss.time_s = Seconds(stage_start);
+    summary.iterations += o.iterations;
+    params = level.ParamsToOriginal(o.params, image.width, image.height);
+    VLOG(1) << "photometric fit stage " << ss.name << ": energy " << ss.initial_cost << " -> "
+            << ss.final_cost << ", " << ss.iterations << " iterations, " << ss.termination;
+    if (o.diverged) {
+      diverged = true;
+      summary.message = "stage \"" + stage.name + "\" " + o.termination +
+                        "; the parameters before the failing step are returned";
+      break;
+    }
+  }
+
+  // Quality in the original image.
+  const PyramidLevel full = MakeLevel(image, Eigen::Matrix2Xd(), 0, 0, image.width, image.height, 1);
+  PhotometricStage quality_stage;
+  quality_stage.lighting_prior_weight = 0.0;
+  PhotometricEnergy quality(model, jmodel, full, options, quality_stage, &pool);
+  MORPHFIT_ASSIGN_OR_RETURN(EnergyValue fe, quality.Evaluate(params));
+  summary.photometric_rmse =
+      fe.weight_sum > 0.0 ? std::sqrt(fe.weighted_sq / (3.0 * fe.weight_sum)) : 0.0;
+  if (model.num_landmarks() > 0) {
+    MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows lm, render::ComputeLandmarkRows(model, params));
+    params.landmarks_2d = lm.uv;
+    if (landmarks_px.cols() > 0) summary.landmark_nme = LandmarkNme(lm.uv, landmarks_px, {});
+  }
+  const bool last_converged = !summary.stages.empty() && summary.stages.back().converged;
+  summary.converged = !diverged && last_converged &&
+                      summary.stages.size() == options.stages.size();
+  if (!diverged && !last_converged) {
+    summary.message = "the last stage stopped before convergence (" +
+                      summary.stages.back().termination + ")";
+  }
+  result.params = params;
+  summary.total_time_s = Seconds(start_time);
+  VLOG(1) << "photometric fit: " << summary.ToString();
+  return result;
+}
+
+}  // namespace morphfit::fitters
