@@ -30,6 +30,23 @@ const std::vector<Command>& Commands() {
        {"model", "expression", "landmark_map", "count", "output_dir", "size", "from_fits", "seed",
         "shard", "device", "specular", "backgrounds", "camera", "augment", "samples_per_shard",
         "compression_level", "preview", "preview_count", "threads"}, &RunSynth},
+      {"fit", "fit the model to every face of a photo folder (300-W layout), image or list",
+       "morphfit fit --model M [--expression E --landmark_map L] --input DIR|FILE|LIST\n"
+       "             --output_dir OUT [--landmarks pts|dlib|auto] [--stages landmarks|photometric]\n"
+       "             [--camera pinhole|weak] [--jaw contour|fixed] [--device cpu] [--threads N]\n"
+       "             [--shard K/N] [--resume]",
+       {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp",
+        "facemodel_info", "model_info", "input", "output_dir", "landmarks", "stages", "camera",
+        "jaw", "device", "threads", "shard", "resume", "shape_predictor", "cascade_dir",
+        "mesh_format", "overlay", "sfsnet"}, &RunFit},
+      {"eval", "score fitted (or detected) landmarks against ground-truth .pts: NME, CED plot",
+       "morphfit eval --fits OUT --ground_truth DIR [--normalisation outer_eye|inter_pupil|bbox]\n"
+       "              [--eval_landmarks fitted|input] [--output_dir E]",
+       {"fits", "ground_truth", "normalisation", "eval_landmarks", "output_dir", "ced_max"},
+       &RunEval},
+      {"merge", "join the shard outputs of `morphfit fit --shard K/N` into fits.h5 and summary.csv",
+       "morphfit merge --fits OUT[,OUT2...] [--output_dir M]",
+       {"fits", "output_dir"}, &RunMerge},
   };
   return commands;
 }

@@ -25,6 +25,9 @@ int RunSampleModel();
 int RunConvert();
 int RunRender();
 int RunSynth();
+int RunFit();
+int RunEval();
+int RunMerge();
 
 }  // namespace morphfit::app
 

@@ -259,9 +259,7 @@ StatusOr<std::vector<DetectedFace>> FaceDetector::Detect(const cv::Mat& bgr) {
   const int first = long_side < impl_->options.upsample_below_px ? 2 : 1;
   MORPHFIT_ASSIGN_OR_RETURN(std::vector<DetectedFace> faces, DetectHog(bgr, first));
   if (faces.empty() && impl_->options.upsample_retry) {
-    if (first == 1) {
-      MORPHFIT_ASSIGN_OR_RETURN(faces, DetectHog(bgr, 2));
-    }
+    MORPHFIT_ASSIGN_OR_RETURN(faces, DetectHog(bgr, 3 - first));  // the other of 1x and 2x
     if (faces.empty() && long_side < 400) {
       MORPHFIT_ASSIGN_OR_RETURN(faces, DetectHog(bgr, 4));
     }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "../models/mat_fixture.h"
+#include "cli_util.h"
 #include "morphfit/models/mat_models.h"
 #include "morphfit/models/model_io.h"
 #include "morphfit/models/random_model.h"
@@ -19,21 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult RunMorphfit(const std::string& args) {
-  const std::string command = std::string(MORPHFIT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[4096];
-  while (pipe && fgets(buffer, sizeof(buffer), pipe)) output += buffer;
-  const int status = pipe ? pclose(pipe) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using testing::CommandResult;
+using testing::RunMorphfit;
 
 class CliMatTest : public ::testing::Test {
  protected:

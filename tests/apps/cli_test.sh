@@ -14,7 +14,7 @@ expect_in() { grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "expected
 case "$case_name" in
   help)
     "$bin" --help >"$tmp/out" 2>&1 || fail "morphfit --help exited $?"
-    for c in info demo sample_model; do expect_in "  $c" "$tmp/out"; done
+    for c in info demo sample_model fit eval merge; do expect_in "  $c" "$tmp/out"; done
     "$bin" info --help >"$tmp/info" 2>&1 || fail "morphfit info --help exited $?"
     for f in --model --landmark_map --json --expression; do expect_in "$f" "$tmp/info"; done
     "$bin" nonsense >"$tmp/bad" 2>&1 && fail "an unknown command must fail"

@@ -7,7 +7,8 @@
 // DetectorOptions::upsample_below_px are therefore searched at 2x from the start (as dlib's
 // own landmark example does), larger ones at 1x. It misses turned, small and cropped faces, so
 // when it finds nothing in a photo the detector retries, in order, until some step finds one:
-//   1. HOG on the image upsampled 2x (and 4x for images under 400 px on the long side);
+//   1. HOG at the other scale (2x after 1x, 1x after 2x), then at 4x for photos under 400 px
+//      on the long side;
 //   2. OpenCV's Viola-Jones frontal cascade (opencv-data's haarcascade_frontalface_alt2.xml);
 //   3. OpenCV's profile cascade (haarcascade_profileface.xml) on the image and on its mirror
 //      image (the cascade only knows one side).

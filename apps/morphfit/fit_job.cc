@@ -1,0 +1,305 @@
+// Per-photo fitting for `morphfit fit` and the demo (fit_job.h).
+#include "fit_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <utility>
+
+#include <opencv2/imgproc.hpp>
+
+#include "morphfit/core/file_util.h"
+#include "morphfit/io/image.h"
+#include "morphfit/io/mesh_io.h"
+#include "morphfit/io/pts.h"
+#include "morphfit/render/renderer.h"
+
+namespace morphfit::app {
+namespace {
+
+constexpr int kNumLandmarks = 68;
+
+// Float RGB in [0, 1] (after v * scale + offset) -> 8-bit BGR, saturating.
+cv::Mat FloatRgbToBgr8(const std::vector<float>& rgb, int width, int height, double scale = 1.0,
+                       double offset = 0.0) {
+  const cv::Mat wrapped(height, width, CV_32FC3, const_cast<float*>(rgb.data()));
+  cv::Mat bgr, out;
+  cv::cvtColor(wrapped, bgr, cv::COLOR_RGB2BGR);
+  bgr.convertTo(out, CV_8UC3, 255.0 * scale, 255.0 * offset);
+  return out;
+}
+
+Status MakeParentDirectories(const std::string& path) {
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? OkStatus() : MakeDirectories(parent);
+}
+
+FaceRecord FailedRecord(const InputPhoto& photo, const std::string& id, const std::string& detector,
+                        const std::string& message) {
+  FaceRecord r;
+  r.id = id;
+  r.source = photo.source;
+  r.image = photo.path;
+  r.status = "failed";
+  r.detector = detector;
+  r.landmark_nme = r.photometric_rmse = r.time_s = std::nan("");
+  r.message = message;
+  return r;
+}
+
+}  // namespace
+
+StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
+                                         const std::string& camera, const std::string& jaw,
+                                         const std::string& device, const std::string& mesh_format) {
+  FitJobOptions o;
+  if (landmarks == "pts") {
+    o.landmarks = LandmarkSource::kPts;
+  } else if (landmarks == "dlib") {
+    o.landmarks = LandmarkSource::kDlib;
+  } else if (landmarks == "auto") {
+    o.landmarks = LandmarkSource::kAuto;
+  } else {
+    return InvalidArgumentError("--landmarks must be pts, dlib or auto, got '" + landmarks + "'");
+  }
+  if (stages == "landmarks") {
+    o.photometric = false;
+  } else if (stages == "photometric") {
+    return InvalidArgumentError(
+        "--stages photometric: the photometric fitter is not available in this build yet; "
+        "use --stages landmarks");
+  } else {
+    return InvalidArgumentError("--stages must be landmarks or photometric, got '" + stages + "'");
+  }
+  auto cam = ParseCameraType(camera);
+  if (!cam.ok()) return InvalidArgumentError("--camera: " + cam.status().message());
+  o.fit.camera_type = *cam;
+  auto jaw_mode = fitters::ParseJawMode(jaw);
+  if (!jaw_mode.ok()) return InvalidArgumentError("--jaw: " + jaw_mode.status().message());
+  o.fit.jaw_mode = *jaw_mode;
+  if (device == "cuda") {
+    return InvalidArgumentError("--device cuda: the fitters have no CUDA path yet; use --device cpu");
+  }
+  if (device != "cpu") return InvalidArgumentError("--device must be cpu or cuda, got '" + device + "'");
+  if (mesh_format != "ply" && mesh_format != "obj" && mesh_format != "none") {
+    return InvalidArgumentError("--mesh_format must be ply, obj or none, got '" + mesh_format + "'");
+  }
+  o.mesh_format = mesh_format;
+  return o;
+}
+
+FitJob::FitJob(const models::MorphableModel& model, FitJobOptions options)
+    : model_(model), options_(std::move(options)) {}
+FitJob::~FitJob() = default;
+
+StatusOr<std::vector<FitJob::FaceLandmarks>> FitJob::FindLandmarks(const InputPhoto& photo,
+                                                                   const cv::Mat& bgr) {
+  std::vector<FaceLandmarks> faces;
+  if (options_.landmarks != LandmarkSource::kDlib) {
+    const std::string stem = StripExtension(photo.path);
+    std::vector<std::string> files;
+    if (FileExists(stem + ".pts")) {
+      files.push_back(stem + ".pts");
+    } else {
+      for (int k = 0; FileExists(stem + "_f" + std::to_string(k) + ".pts"); ++k) {
+        files.push_back(stem + "_f" + std::to_string(k) + ".pts");
+      }
+    }
+    for (const std::string& f : files) {
+      MORPHFIT_ASSIGN_OR_RETURN(Eigen::Matrix2Xd points, io::ReadPts(f, kNumLandmarks));
+      faces.push_back({std::move(points), "pts"});
+    }
+    if (!faces.empty() || options_.landmarks == LandmarkSource::kPts) {
+      if (faces.empty()) {
+        return NotFoundError("no landmarks: neither " + stem + ".pts nor " + stem +
+                             "_f0.pts exists (use --landmarks dlib or auto to detect faces)");
+      }
+      return faces;
+    }
+  }
+  std::unique_ptr<detect::FaceDetector> detector;
+  {
+    std::lock_guard<std::mutex> lock(detectors_mutex_);
+    if (!free_detectors_.empty()) {
+      detector = std::move(free_detectors_.back());
+      free_detectors_.pop_back();
+    }
+  }
+  if (!detector) {
+    MORPHFIT_ASSIGN_OR_RETURN(detect::FaceDetector d, detect::FaceDetector::Create(options_.detector));
+    detector = std::make_unique<detect::FaceDetector>(std::move(d));
+  }
+  auto detected = detector->Detect(bgr);
+  {
+    std::lock_guard<std::mutex> lock(detectors_mutex_);
+    free_detectors_.push_back(std::move(detector));
+  }
+  if (!detected.ok()) return detected.status();
+  if (detected->empty()) {
+    return NotFoundError("no face found (dlib HOG at 1x/2x, OpenCV frontal and profile cascades)");
+  }
+  for (detect::DetectedFace& f : *detected) {
+    faces.push_back({std::move(f.landmarks), detect::DetectorKindName(f.detector)});
+  }
+  return faces;
+}
+
+FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr, const FaceLandmarks& face,
+                        int k) {
+  const auto start = std::chrono::steady_clock::now();
+  FaceFit out;
+  const std::string id = photo.source + "_f" + std::to_string(k);
+  out.landmarks = face.points;
+  out.record = FailedRecord(photo, id, face.detector, "");
+  const int w = bgr.cols, h = bgr.rows;
+  // Points outside the photo (cropped faces; the predictor extrapolates too) are clamped into
+  // it and get weight 0: they do not pull the fit.
+  fitters::FitOptions fit = options_.fit;
+  fit.landmark_weights.assign(kNumLandmarks, 1.0);
+  Eigen::Matrix2Xd inside = face.points;
+  int outside = 0;
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    const double u = inside(0, i), v = inside(1, i);
+    if (std::isfinite(u) && std::isfinite(v) &&
+        (u < -0.5 || v < -0.5 || u > w - 0.5 || v > h - 0.5)) {
+      inside(0, i) = std::clamp(u, -0.5, w - 0.5);
+      inside(1, i) = std::clamp(v, -0.5, h - 0.5);
+      fit.landmark_weights[i] = 0.0;
+      ++outside;
+    }
+  }
+  if (outside > kNumLandmarks / 2) {
+    out.record.message = std::to_string(outside) + " of the 68 landmarks lie outside the " +
+                         std::to_string(w) + " x " + std::to_string(h) + " photo";
+    return out;
+  }
+  auto fitted = fitters::FitLandmarks(model_, inside, w, h, fit);
+  if (!fitted.ok()) {
+    out.record.message = fitted.status().message();
+    return out;
+  }
+  FaceParams params = std::move(fitted->params);
+  params.image = photo.path;
+  params.model = model_.name;
+  int iterations = 0;
+  for (const fitters::StageSummary& s : fitted->summary.stages) iterations += s.iterations;
+  FaceRecord& r = out.record;
+  r.landmark_nme = fitted->summary.landmark_nme;
+  r.iterations = iterations;
+  r.status = fitted->summary.converged ? "ok" : "not_converged";
+  r.message = fitted->summary.converged ? "" : fitted->summary.message;
+  if (outside > 0) {
+    r.message += std::string(r.message.empty() ? "" : "; ") + std::to_string(outside) +
+                 " landmarks outside the photo ignored";
+  }
+  r.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (Status s = WriteFaceOutputs(id, bgr, params, face.points); !s.ok()) {
+    r.status = "failed";
+    r.message = "writing outputs: " + s.message();
+    return out;
+  }
+  out.params = std::move(params);
+  return out;
+}
+
+Status FitJob::WriteFaceOutputs(const std::string& id, const cv::Mat& bgr, const FaceParams& params,
+                                const Eigen::Matrix2Xd& given) {
+  const std::string& dir = options_.output_dir;
+  const std::string json = FacePath(dir, id, ".json");
+  MORPHFIT_RETURN_IF_ERROR(MakeParentDirectories(json));
+  // The parameters last: their presence marks a face as written (outputs are each atomic).
+  MORPHFIT_RETURN_IF_ERROR(io::WritePts(FacePath(dir, id, ".landmarks.pts"), given));
+  if (options_.mesh_format != "none") {
+    Eigen::VectorXf vertices, colors;
+    model_.EvaluateShape(params.identity.cast<float>(), params.expression.cast<float>(), &vertices);
+    const bool has_colour = model_.albedo_mean.size() > 0;
+    if (has_colour) model_.EvaluateAlbedo(params.albedo.cast<float>(), &colors);
+    const std::string mesh = FacePath(dir, id, "." + options_.mesh_format);
+    const Eigen::VectorXf* c = has_colour ? &colors : nullptr;
+    MORPHFIT_RETURN_IF_ERROR(options_.mesh_format == "ply"
+                                 ? io::WritePly(mesh, vertices, model_.triangles, c)
+                                 : io::WriteObj(mesh, vertices, model_.triangles, c));
+  }
+  if (options_.overlay) {
+    MORPHFIT_ASSIGN_OR_RETURN(cv::Mat overlay, MakeOverlay(model_, bgr, params, given));
+    MORPHFIT_RETURN_IF_ERROR(io::WriteImage(FacePath(dir, id, ".overlay.png"), overlay));
+  }
+  if (options_.sfsnet) {
+    MORPHFIT_ASSIGN_OR_RETURN(render::RenderResult r,
+                              render::Render(model_, params, render::RenderOptions(), nullptr));
+    MORPHFIT_RETURN_IF_ERROR(
+        io::WriteImage(FacePath(dir, id, ".albedo.png"), FloatRgbToBgr8(r.albedo, r.width, r.height)));
+    MORPHFIT_RETURN_IF_ERROR(
+        io::WriteImage(FacePath(dir, id, ".shading.png"), FloatRgbToBgr8(r.shading, r.width, r.height)));
+    std::vector<float> normals = r.normals;  // (n + 1) / 2 on the face, black elsewhere
+    for (size_t i = 0; i < r.mask.size(); ++i) {
+      if (!r.mask[i]) std::fill(normals.begin() + 3 * i, normals.begin() + 3 * i + 3, -1.0f);
+    }
+    MORPHFIT_RETURN_IF_ERROR(io::WriteImage(FacePath(dir, id, ".normals.png"),
+                                            FloatRgbToBgr8(normals, r.width, r.height, 0.5, 0.5)));
+    cv::Mat mask(r.height, r.width, CV_8UC1);
+    for (size_t i = 0; i < r.mask.size(); ++i) mask.data[i] = r.mask[i] ? 255 : 0;
+    MORPHFIT_RETURN_IF_ERROR(io::WriteImage(FacePath(dir, id, ".mask.png"), mask));
+  }
+  return WriteFaceParamsJson(json, params);
+}
+
+std::vector<FaceFit> FitJob::FitPhotoDetailed(const InputPhoto& photo) {
+  std::vector<FaceFit> fits;
+  auto image = io::ReadImage(photo.path);
+  if (!image.ok()) {
+    fits.push_back({FailedRecord(photo, photo.source, "", image.status().message()), {}, {}});
+    return fits;
+  }
+  auto faces = FindLandmarks(photo, *image);
+  if (!faces.ok()) {
+    fits.push_back({FailedRecord(photo, photo.source,
+                                 options_.landmarks == LandmarkSource::kPts ? "pts" : "",
+                                 faces.status().message()),
+                    {}, {}});
+    return fits;
+  }
+  for (size_t k = 0; k < faces->size(); ++k) {
+    fits.push_back(FitFace(photo, *image, (*faces)[k], static_cast<int>(k)));
+  }
+  return fits;
+}
+
+std::vector<FaceRecord> FitJob::FitPhoto(const InputPhoto& photo) {
+  std::vector<FaceRecord> records;
+  for (FaceFit& f : FitPhotoDetailed(photo)) records.push_back(std::move(f.record));
+  return records;
+}
+
+StatusOr<cv::Mat> MakeOverlay(const models::MorphableModel& model, const cv::Mat& bgr,
+                              const FaceParams& params, const Eigen::Matrix2Xd& given) {
+  render::RenderOptions options;
+  MORPHFIT_ASSIGN_OR_RETURN(render::RenderResult r, render::Render(model, params, options, nullptr));
+  if (r.width != bgr.cols || r.height != bgr.rows) {
+    return InternalError("overlay: the fit's image size " + std::to_string(r.width) + " x " +
+                         std::to_string(r.height) + " differs from the photo's");
+  }
+  const cv::Mat rendered = FloatRgbToBgr8(r.image, r.width, r.height);
+  cv::Mat out = bgr.clone();
+  for (int y = 0; y < out.rows; ++y) {
+    for (int x = 0; x < out.cols; ++x) {
+      if (!r.mask[static_cast<size_t>(y) * out.cols + x]) continue;
+      cv::Vec3b& o = out.at<cv::Vec3b>(y, x);
+      const cv::Vec3b& f = rendered.at<cv::Vec3b>(y, x);
+      for (int c = 0; c < 3; ++c) o[c] = static_cast<uint8_t>(0.35 * o[c] + 0.65 * f[c] + 0.5);
+    }
+  }
+  const int radius = std::max(1, std::max(out.cols, out.rows) / 250);
+  for (Eigen::Index k = 0; k < given.cols(); ++k) {
+    cv::circle(out, cv::Point2d(given(0, k), given(1, k)), radius, cv::Scalar(0, 255, 0), -1,
+               cv::LINE_AA);
+  }
+  for (Eigen::Index k = 0; k < params.landmarks_2d.cols(); ++k) {
+    cv::circle(out, cv::Point2d(params.landmarks_2d(0, k), params.landmarks_2d(1, k)), radius,
+               cv::Scalar(0, 0, 255), -1, cv::LINE_AA);
+  }
+  return out;
+}
+
+}  // namespace morphfit::app

@@ -1,0 +1,84 @@
+// The per-photo work of `morphfit fit` (and of the demo): landmarks from .pts or detection,
+// one fit per face, per-face outputs written atomically, one FaceRecord per face.
+#ifndef MORPHFIT_APPS_MORPHFIT_FIT_JOB_H_
+#define MORPHFIT_APPS_MORPHFIT_FIT_JOB_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <opencv2/core.hpp>
+
+#include "fit_outputs.h"
+#include "morphfit/core/face_params.h"
+#include "morphfit/core/status.h"
+#include "morphfit/detect/face_detector.h"
+#include "morphfit/fitters/landmark_fit.h"
+#include "morphfit/models/morphable_model.h"
+
+namespace morphfit::app {
+
+enum class LandmarkSource { kPts, kDlib, kAuto };
+
+struct FitJobOptions {
+  LandmarkSource landmarks = LandmarkSource::kAuto;
+  bool photometric = false;  // run the photometric stage after the landmark fit
+  fitters::FitOptions fit;
+  std::string mesh_format = "ply";  // ply | obj | none
+  bool overlay = true;
+  bool sfsnet = false;
+  detect::DetectorOptions detector;
+  std::string output_dir;
+};
+
+// Checks and converts the command's string flags. InvalidArgument naming the flag.
+StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
+                                         const std::string& camera, const std::string& jaw,
+                                         const std::string& device, const std::string& mesh_format);
+
+// One face's fit, for callers that want the parameters (the demo).
+struct FaceFit {
+  FaceRecord record;
+  FaceParams params;          // valid when record.has_params()
+  Eigen::Matrix2Xd landmarks;  // the 2 x 68 landmarks the fit used
+};
+
+class FitJob {
+ public:
+  FitJob(const models::MorphableModel& model, FitJobOptions options);
+  ~FitJob();
+
+  // Fits every face of one photo and writes its outputs under options.output_dir/faces.
+  // Never fails as a whole: problems become records with status "failed" and the reason (one
+  // record with id = source when the photo itself is unusable). Thread-safe; each thread
+  // borrows its own face detector (loaded on first use).
+  std::vector<FaceFit> FitPhotoDetailed(const InputPhoto& photo);
+  std::vector<FaceRecord> FitPhoto(const InputPhoto& photo);
+
+ private:
+  // The landmarks of every face in the photo and where they came from.
+  struct FaceLandmarks {
+    Eigen::Matrix2Xd points;
+    std::string detector;
+  };
+  StatusOr<std::vector<FaceLandmarks>> FindLandmarks(const InputPhoto& photo, const cv::Mat& bgr);
+  FaceFit FitFace(const InputPhoto& photo, const cv::Mat& bgr, const FaceLandmarks& face, int k);
+  Status WriteFaceOutputs(const std::string& id, const cv::Mat& bgr, const FaceParams& params,
+                          const Eigen::Matrix2Xd& given);
+
+  const models::MorphableModel& model_;
+  FitJobOptions options_;
+  std::mutex detectors_mutex_;
+  std::vector<std::unique_ptr<detect::FaceDetector>> free_detectors_;
+};
+
+// The overlay: the rendered face blended over the photo, given landmarks in green and the
+// fitted ones (params.landmarks_2d) in red.
+StatusOr<cv::Mat> MakeOverlay(const models::MorphableModel& model, const cv::Mat& bgr,
+                              const FaceParams& params, const Eigen::Matrix2Xd& given);
+
+}  // namespace morphfit::app
+
+#endif  // MORPHFIT_APPS_MORPHFIT_FIT_JOB_H_

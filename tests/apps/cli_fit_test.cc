@@ -1,0 +1,281 @@
+// `morphfit fit`, `eval` and `merge` end to end, as a user runs them, on a small folder the test
+// writes itself: faces rendered from the sample model with known parameters and their .pts,
+// in two sub-folders, plus a corrupt image and a .pts with 67 points. Checks: the fit recovers
+// the landmarks and pose; failures are recorded with their reason while the run goes on;
+// --resume skips finished photos; shards merge into the same table as one run; eval scores
+// fitted and input landmarks and draws the CED plot.
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <Eigen/Geometry>
+#include <gtest/gtest.h>
+
+#include "cli_util.h"
+#include "morphfit/core/face_params.h"
+#include "morphfit/core/file_util.h"
+#include "morphfit/io/image.h"
+#include "morphfit/io/pts.h"
+#include "morphfit/models/model_io.h"
+#include "morphfit/render/renderer.h"
+
+#include <opencv2/core.hpp>
+
+namespace morphfit {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunMorphfit;
+
+constexpr int kSize = 200;
+constexpr double kDeg = M_PI / 180.0;
+
+// A face of the sample model with random identity and expression, turned by `yaw_deg`,
+// rendered into a kSize x kSize image.
+FaceParams KnownFace(const models::MorphableModel& m, uint32_t seed, double yaw_deg) {
+  FaceParams p = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(), kSize,
+                                     kSize, 2.0 * kSize, 500.0);
+  std::mt19937 gen(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int i = 0; i < p.identity.size(); ++i) p.identity[i] = 0.7 * normal(gen);
+  for (int i = 0; i < p.expression.size(); ++i) p.expression[i] = 0.3 * normal(gen);
+  for (int i = 0; i < p.albedo.size(); ++i) p.albedo[i] = 0.5 * normal(gen);
+  const Eigen::Matrix3d R = Eigen::AngleAxisd(M_PI, Eigen::Vector3d::UnitX()).toRotationMatrix() *
+                            Eigen::AngleAxisd(yaw_deg * kDeg, Eigen::Vector3d::UnitY()).toRotationMatrix();
+  const Eigen::AngleAxisd aa(R);
+  p.rotation = aa.axis() * aa.angle();
+  p.translation = Eigen::Vector3d(5.0 * normal(gen), 5.0 * normal(gen), 500.0);
+  for (int c = 0; c < 3; ++c) p.lighting[c * kNumShBands + 2] = 0.15;  // light from the front
+  return p;
+}
+
+double RotationErrorDeg(const Eigen::Vector3d& a, const Eigen::Vector3d& b) {
+  const Eigen::Matrix3d Ra = Eigen::AngleAxisd(a.norm(), a.normalized()).toRotationMatrix();
+  const Eigen::Matrix3d Rb = Eigen::AngleAxisd(b.norm(), b.normalized()).toRotationMatrix();
+  return Eigen::AngleAxisd(Ra.transpose() * Rb).angle() / kDeg;
+}
+
+std::string Read(const std::string& path) {
+  auto s = ReadFileToString(path);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? *s : "";
+}
+
+// The rows of a CSV (no quoted commas in what these tests read back) keyed by the first field.
+std::map<std::string, std::vector<std::string>> CsvRows(const std::string& path) {
+  std::map<std::string, std::vector<std::string>> rows;
+  std::istringstream in(Read(path));
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::string field;
+    std::istringstream fs_line(line);
+    while (std::getline(fs_line, field, ',')) fields.push_back(field);
+    if (!fields.empty()) rows[fields[0]] = fields;
+  }
+  return rows;
+}
+
+class CliFitTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // One folder per process: ctest runs the tests of this suite in parallel processes.
+    root_ = new fs::path(fs::path(::testing::TempDir()) /
+                         ("morphfit_cli_fit_test_" + std::to_string(getpid())));
+    fs::remove_all(*root_);
+    const fs::path in = *root_ / "in";
+    fs::create_directories(in / "set_a");
+    fs::create_directories(in / "set_b");
+    fs::create_directories(in / "bad");
+    auto m = models::LoadModel(MORPHFIT_SAMPLE_MODEL);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    truths_ = new std::map<std::string, FaceParams>();
+    const std::vector<std::pair<std::string, double>> faces = {
+        {"set_a/face0", -20.0}, {"set_a/face1", 10.0}, {"set_b/face2", 25.0}, {"set_b/face3", 0.0},
+        {"bad/short", 5.0}};
+    uint32_t seed = 1;
+    for (const auto& [name, yaw] : faces) {
+      FaceParams p = KnownFace(*m, seed++, yaw);
+      auto r = render::Render(*m, p, render::RenderOptions(), nullptr);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      cv::Mat bgr(kSize, kSize, CV_8UC3);
+      for (int i = 0; i < kSize * kSize; ++i) {
+        for (int c = 0; c < 3; ++c) {
+          bgr.data[3 * i + 2 - c] = static_cast<uint8_t>(
+              std::lround(255.0f * std::min(1.0f, std::max(0.0f, r->image[3 * i + c]))));
+        }
+      }
+      ASSERT_TRUE(io::WriteImage((in / (name + ".png")).string(), bgr).ok());
+      Eigen::Matrix2Xd points = r->landmarks;
+      if (name == "bad/short") points.conservativeResize(2, 67);
+      ASSERT_TRUE(io::WritePts((in / (name + ".pts")).string(), points).ok());
+      p.landmarks_2d = r->landmarks;
+      (*truths_)[name + "_f0"] = p;
+    }
+    // A corrupt image with a good .pts beside it.
+    ASSERT_TRUE(WriteFileAtomically((in / "bad/corrupt.jpg").string(), "not a jpeg at all").ok());
+    ASSERT_TRUE(io::WritePts((in / "bad/corrupt.pts").string(), (*truths_)["set_a/face0_f0"].landmarks_2d).ok());
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*root_);
+    delete root_;
+    delete truths_;
+  }
+  static std::string P(const std::string& rel) { return (*root_ / rel).string(); }
+  static std::string FitArgs(const std::string& out) {
+    return "fit --model sample --input " + P("in") + " --output_dir " + P(out) +
+           " --landmarks pts --jaw fixed --threads 2";
+  }
+  static fs::path* root_;
+  static std::map<std::string, FaceParams>* truths_;
+};
+fs::path* CliFitTest::root_ = nullptr;
+std::map<std::string, FaceParams>* CliFitTest::truths_ = nullptr;
+
+TEST_F(CliFitTest, FitEvalResume) {
+  auto run = RunMorphfit(FitArgs("out"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("6 photos in shard 0/1"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("faces fitted                       4"), std::string::npos) << run.output;
+
+  // summary.csv: 4 fitted faces, the corrupt image and the 67-point .pts failed with reasons.
+  const auto rows = CsvRows(P("out/summary.csv"));
+  ASSERT_EQ(rows.size(), 6u);
+  for (const char* id : {"set_a/face0_f0", "set_a/face1_f0", "set_b/face2_f0", "set_b/face3_f0"}) {
+    ASSERT_TRUE(rows.count(id)) << id;
+    const auto& f = rows.at(id);
+    EXPECT_TRUE(f[3] == "ok" || f[3] == "not_converged") << id << " " << f[3];
+    EXPECT_EQ(f[4], "pts");
+    EXPECT_LT(std::stod(f[5]), 0.01) << id;  // landmark NME
+    EXPECT_GT(std::stoi(f[7]), 0);           // iterations
+    for (const char* suffix : {".json", ".overlay.png", ".ply", ".landmarks.pts"}) {
+      EXPECT_TRUE(FileExists(P("out/faces/") + id + suffix)) << id << suffix;
+    }
+  }
+  ASSERT_TRUE(rows.count("bad/corrupt"));
+  EXPECT_EQ(rows.at("bad/corrupt")[3], "failed");
+  EXPECT_NE(Read(P("out/summary.csv")).find("corrupt.jpg"), std::string::npos);
+  ASSERT_TRUE(rows.count("bad/short"));
+  EXPECT_EQ(rows.at("bad/short")[3], "failed");
+  const std::string text = Read(P("out/summary.csv"));
+  const std::string short_line = text.substr(text.find("\nbad/short,") + 1);
+  EXPECT_NE(short_line.substr(0, short_line.find('\n')).find("67"), std::string::npos) << text;
+
+  // fits.h5: one row per fitted face, named; the fit recovers landmarks and pose of the truth.
+  auto table = ReadFaceParamsTable(P("out/fits.h5"));
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  ASSERT_EQ(table->ids.size(), 4u);
+  for (size_t i = 0; i < table->ids.size(); ++i) {
+    const FaceParams& truth = truths_->at(table->ids[i]);
+    auto json = ReadFaceParamsJson(P("out/faces/") + table->ids[i] + ".json");
+    ASSERT_TRUE(json.ok()) << json.status().ToString();
+    EXPECT_NE(json->image.find(table->ids[i].substr(0, table->ids[i].size() - 3) + ".png"),
+              std::string::npos) << json->image;
+    ASSERT_EQ(json->landmarks_2d.cols(), 68);
+    const double rms = std::sqrt((json->landmarks_2d - truth.landmarks_2d).colwise().squaredNorm().mean());
+    EXPECT_LT(rms, 1.0) << table->ids[i];
+    EXPECT_LT(RotationErrorDeg(table->rows[i].rotation, truth.rotation), 3.0) << table->ids[i];
+    EXPECT_EQ(table->rows[i].image_width, kSize);
+  }
+  for (const auto& e : fs::recursive_directory_iterator(P("out"))) {
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  }
+
+  // eval: fitted landmarks against the .pts; the corrupt photo is a missed face, the 67-point
+  // file is skipped with a message; sub-folders are subsets.
+  auto eval = RunMorphfit("eval --fits " + P("out") + " --ground_truth " + P("in"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("skipped"), std::string::npos) << eval.output;
+  const auto summary = CsvRows(P("out/eval/eval_summary.csv"));
+  ASSERT_TRUE(summary.count("all") && summary.count("set_a") && summary.count("bad")) << eval.output;
+  EXPECT_EQ(summary.at("all")[1], "5");  // faces: 4 fitted + the corrupt photo's
+  EXPECT_EQ(summary.at("all")[2], "1");  // missed
+  EXPECT_EQ(summary.at("set_a")[1], "2");
+  EXPECT_LT(std::stod(summary.at("set_a")[3]), 0.01);
+  EXPECT_NEAR(std::stod(summary.at("all")[6]), 0.2, 1e-9);  // failure rate: 1 of 5
+  auto ced = io::ReadImage(P("out/eval/ced.png"));
+  ASSERT_TRUE(ced.ok());
+  EXPECT_GT(ced->cols, 300);
+  // The landmarks the fit was given are the ground truth itself (up to the .pts rounding).
+  auto input = RunMorphfit("eval --eval_landmarks input --normalisation inter_pupil --fits " +
+                           P("out") + " --ground_truth " + P("in") + " --output_dir " + P("eval_in"));
+  ASSERT_EQ(input.exit_code, 0) << input.output;
+  EXPECT_LT(std::stod(CsvRows(P("eval_in/eval_summary.csv")).at("set_a")[3]), 1e-3);
+
+  // --resume: the 4 finished photos are skipped, the 2 failed ones tried again.
+  const auto json_time = fs::last_write_time(P("out/faces/set_a/face0_f0.json"));
+  auto resumed = RunMorphfit(FitArgs("out") + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("4 already done, 2 to fit"), std::string::npos) << resumed.output;
+  EXPECT_EQ(fs::last_write_time(P("out/faces/set_a/face0_f0.json")), json_time);
+  EXPECT_EQ(CsvRows(P("out/summary.csv")).size(), 6u);
+  auto again = ReadFaceParamsTable(P("out/fits.h5"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ids, table->ids);
+}
+
+TEST_F(CliFitTest, ShardsMergeIntoOneTable) {
+  for (int k = 0; k < 2; ++k) {
+    auto run = RunMorphfit(FitArgs("sharded") + " --shard " + std::to_string(k) + "/2");
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find("3 photos in shard " + std::to_string(k) + "/2 of 6"), std::string::npos)
+        << run.output;
+    EXPECT_TRUE(FileExists(P("sharded/summary.shard-" + std::to_string(k) + "-of-2.csv")));
+  }
+  // A lone shard does not merge: the missing one is named.
+  fs::create_directories(P("lone"));
+  fs::copy_file(P("sharded/summary.shard-0-of-2.csv"), P("lone/summary.shard-0-of-2.csv"));
+  auto lone = RunMorphfit("merge --fits " + P("lone"));
+  EXPECT_NE(lone.exit_code, 0);
+  EXPECT_NE(lone.output.find("shard 1 of 2 is missing"), std::string::npos) << lone.output;
+
+  auto merge = RunMorphfit("merge --fits " + P("sharded"));
+  ASSERT_EQ(merge.exit_code, 0) << merge.output;
+  const auto rows = CsvRows(P("sharded/summary.csv"));
+  EXPECT_EQ(rows.size(), 6u);
+  auto table = ReadFaceParamsTable(P("sharded/fits.h5"));
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  const std::vector<std::string> expected = {"set_a/face0_f0", "set_a/face1_f0", "set_b/face2_f0",
+                                             "set_b/face3_f0"};
+  EXPECT_EQ(table->ids, expected);
+  // Each shard fitted the same photos the same way as a single run does.
+  for (size_t i = 0; i < table->ids.size(); ++i) {
+    const FaceParams& truth = truths_->at(table->ids[i]);
+    EXPECT_LT(RotationErrorDeg(table->rows[i].rotation, truth.rotation), 3.0);
+  }
+}
+
+TEST_F(CliFitTest, BadFlagsAreNamed) {
+  auto stages = RunMorphfit(FitArgs("x") + " --stages everything");
+  EXPECT_NE(stages.exit_code, 0);
+  EXPECT_NE(stages.output.find("--stages"), std::string::npos) << stages.output;
+  auto landmarks = RunMorphfit(FitArgs("x") + " --landmarks manual");
+  EXPECT_NE(landmarks.exit_code, 0);
+  EXPECT_NE(landmarks.output.find("--landmarks"), std::string::npos) << landmarks.output;
+  auto shard = RunMorphfit(FitArgs("x") + " --shard 2/2");
+  EXPECT_NE(shard.exit_code, 0);
+  EXPECT_NE(shard.output.find("--shard"), std::string::npos) << shard.output;
+  auto input = RunMorphfit("fit --model sample --input " + P("nowhere") + " --output_dir " + P("x"));
+  EXPECT_NE(input.exit_code, 0);
+  EXPECT_NE(input.output.find("nowhere"), std::string::npos) << input.output;
+  auto eval = RunMorphfit("eval --fits " + P("in") + " --ground_truth " + P("in"));
+  EXPECT_NE(eval.exit_code, 0);
+  EXPECT_NE(eval.output.find("summary.csv"), std::string::npos) << eval.output;
+  auto help = RunMorphfit("fit --help");
+  for (const char* flag : {"--input", "--landmarks", "--stages", "--shard", "--resume", "--jaw",
+                           "--camera", "--shape_predictor"}) {
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace morphfit
