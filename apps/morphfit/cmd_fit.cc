@@ -37,17 +37,9 @@ DEFINE_string(landmarks, "auto",
 DEFINE_string(stages, "landmarks",
               "Fitting stages: 'landmarks' (pose, identity, expression from the 68 landmarks) or "
               "'photometric' (landmarks, then albedo, lighting and all else from the pixels).");
-DEFINE_string(camera, "pinhole", "Camera model: 'pinhole' (focal length estimated) or 'weak' "
-                                 "(weak perspective).");
 DEFINE_string(jaw, "contour",
               "Jaw landmarks: 'contour' (they follow the visible silhouette, as 300-W labels do) "
               "or 'fixed' (fixed model vertices, as AFLW2000-3D's projected 3D labels are).");
-DEFINE_string(device, "cpu", "Where the fit runs: 'cpu'. ('cuda' is refused: the fitters have "
-                             "no device path yet.)");
-DEFINE_string(shard, "0/1",
-              "Fit only shard K of N (0-based K): every N-th photo of the sorted list, e.g. "
-              "--shard ${SLURM_ARRAY_TASK_ID}/N. Shard outputs are fits.shard-K-of-N.h5 and "
-              "summary.shard-K-of-N.csv; `morphfit merge` joins them.");
 DEFINE_bool(resume, false,
             "Skip photos this shard already finished (the ledger in --output_dir); photos that "
             "failed are tried again.");
@@ -84,7 +76,8 @@ int RunFit() {
   if (FLAGS_output_dir.empty()) return Fail("--output_dir is required");
   FitJobOptions job;
   {
-    auto o = ParseFitJobFlags(FLAGS_landmarks, FLAGS_stages, FLAGS_camera, FLAGS_jaw, FLAGS_device,
+    auto o = ParseFitJobFlags(FLAGS_landmarks, FLAGS_stages,
+                              FLAGS_camera.empty() ? "pinhole" : FLAGS_camera, FLAGS_jaw, FLAGS_device,
                               FLAGS_mesh_format);
     if (!o.ok()) return Fail(o.status().message());
     job = *o;

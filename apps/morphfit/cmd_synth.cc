@@ -33,9 +33,6 @@ DEFINE_string(backgrounds, "",
               "Folder of background photos (.jpg .png ...; loaded once, shorter side capped at 2x "
               "--size): half the samples get a random crop of one. Empty = flat colours and "
               "noise textures only.");
-DEFINE_string(camera, "deep3d",
-              "deep3d: Deep3DFaceRecon's 224 crop (pinhole, focal 1015 px scaled by size/224, "
-              "face at ~1 m); weak_perspective: scaled orthographic projection.");
 DEFINE_bool(augment, true,
             "Photometric augmentation of the image (gain, gamma, blur, JPEG), recorded per sample "
             "under /augment. --noaugment keeps image = albedo x shading + specular on the face.");
@@ -85,7 +82,7 @@ int RunSynth() {
   if (FLAGS_samples_per_shard <= 0) return Fail("--samples_per_shard must be positive");
   auto shard_or = ParseShard(FLAGS_shard);
   if (!shard_or.ok()) return Fail("--shard: " + shard_or.status().message());
-  auto camera_or = synth::ParseCameraModel(FLAGS_camera);
+  auto camera_or = synth::ParseCameraModel(FLAGS_camera.empty() ? "deep3d" : FLAGS_camera);
   if (!camera_or.ok()) return Fail("--camera: " + camera_or.status().message());
 
   auto model_or = LoadModelFromFlags();

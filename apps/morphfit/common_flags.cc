@@ -49,6 +49,11 @@ DEFINE_string(shard, "0/1",
 DEFINE_uint64(seed, 0, "Random seed; item i of a run draws from an RNG keyed by (seed, i), so "
                        "results do not depend on threads or sharding.");
 DEFINE_string(device, "cpu", "cpu or cuda (where the command has a CUDA path).");
+DEFINE_string(camera, "",
+              "Camera model. synth: 'deep3d' (the default: Deep3DFaceRecon's 224 crop, pinhole, "
+              "focal 1015 px scaled by size/224, face at ~1 m) or 'weak_perspective' (scaled "
+              "orthographic projection). fit: 'pinhole' (the default; focal length estimated) or "
+              "'weak' (weak perspective).");
 
 namespace morphfit::app {
 

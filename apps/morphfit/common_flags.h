@@ -19,6 +19,7 @@ DECLARE_int32(threads);
 DECLARE_string(shard);
 DECLARE_uint64(seed);
 DECLARE_string(device);
+DECLARE_string(camera);
 
 namespace morphfit::app {
 
