@@ -15,6 +15,22 @@ namespace {
 
 constexpr int64_t kVertexChunk = 4096;
 constexpr int64_t kRowChunk = 8;
+// Basis rows per block of the threaded basis product: a multiple of 64, the row group of
+// Eigen's column-major GEMV kernel (8 packets of 8 floats), so that every row goes through the
+// same kernel path, with the same summation order, as in one whole-matrix product.
+constexpr int64_t kBasisRowChunk = 64 * 192;
+
+// out += rows [row0, row0 + out.size()) of basis.leftCols(coeffs.size()) * coeffs, the block of
+// MorphableModel's `basis.leftCols(n) * coeffs` (models/morphable_model.cc). Eigen 3.4's GEMV
+// gives each row the same sequence of operations whatever the number of rows, as long as the
+// block starts at a multiple of the 64-row group (tests/render/renderer_test.cc checks the
+// equality with EvaluateShape / EvaluateAlbedo bit for bit).
+void AddRowBlockProduct(const Eigen::MatrixXf& basis, const Eigen::VectorXf& coeffs,
+                        int64_t row0, Eigen::Map<Eigen::VectorXf>* out) {
+  const Eigen::Index k = coeffs.size();
+  if (k == 0) return;
+  out->noalias() += basis.block(row0, 0, out->size(), k) * coeffs;
+}
 
 template <typename T>
 Eigen::Matrix<T, Eigen::Dynamic, 1> Evaluate(const Eigen::VectorXf& mean,
@@ -47,12 +63,25 @@ StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
   const T w[3] = {T(params.rotation[0]), T(params.rotation[1]), T(params.rotation[2])};
   math::AxisAngleToRotationWithJacobian(w, g.rotation, g.drotation);
 
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   if constexpr (std::is_same_v<T, float>) {
-    Eigen::VectorXf v, a;
-    model.EvaluateShape(params.identity.cast<float>(), params.expression.cast<float>(), &v);
-    model.EvaluateAlbedo(params.albedo.cast<float>(), &a);
-    g.vertices_model.assign(v.data(), v.data() + v.size());
-    g.albedo.assign(a.data(), a.data() + a.size());
+    // model.EvaluateShape / EvaluateAlbedo split into row blocks on the pool; bit-identical to
+    // them (see AddRowBlockProduct).
+    const Eigen::VectorXf alpha = params.identity.cast<float>();
+    const Eigen::VectorXf beta = params.expression.cast<float>();
+    const Eigen::VectorXf gamma = params.albedo.cast<float>();
+    g.vertices_model.resize(3 * static_cast<size_t>(n));
+    g.albedo.resize(3 * static_cast<size_t>(n));
+    p->ParallelForChunks(0, 3 * int64_t{n}, kBasisRowChunk, [&](int64_t b, int64_t e, int64_t) {
+      Eigen::Map<Eigen::VectorXf> v(g.vertices_model.data() + b, e - b);
+      v = model.shape_mean.segment(b, e - b);
+      AddRowBlockProduct(model.identity.basis, alpha, b, &v);
+      AddRowBlockProduct(model.expression.basis, beta, b, &v);
+      Eigen::Map<Eigen::VectorXf> a(g.albedo.data() + b, e - b);
+      a = model.albedo_mean.segment(b, e - b);
+      AddRowBlockProduct(model.albedo.basis, gamma, b, &a);
+    });
   } else {
     const auto v = Evaluate<T>(model.shape_mean, model.identity, params.identity,
                                &model.expression, &params.expression);
@@ -84,8 +113,6 @@ StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
   g.pixels.resize(2 * n);
   g.pixels_float.resize(2 * n);
   g.depths_float.resize(n);
-  ThreadPool inline_pool(1);
-  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   p->ParallelForChunks(0, n, kVertexChunk, [&](int64_t b, int64_t e, int64_t) {
     for (int64_t i = b; i < e; ++i) {
       T* pc = &g.points_camera[3 * i];

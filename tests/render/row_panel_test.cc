@@ -44,7 +44,7 @@ void CheckAgainstReference(int cols, int rows, int capacity) {
   }
   // Padding columns stay zero in g.
   for (int j = cols; j < pp; ++j) EXPECT_EQ(g[j], 0.0f);
-  EXPECT_EQ(PanelFlushMultiplyAdds(cols, 1) % (RowPanel::kTileRows * RowPanel::kTileCols), 0);
+  EXPECT_EQ(PanelFlushMultiplyAdds(cols, 1) % (RowPanel::kBlock * RowPanel::kTileCols), 0);
   EXPECT_GE(PanelFlushMultiplyAdds(cols, 1), int64_t{cols} * (cols + 1) / 2);
 }
 
