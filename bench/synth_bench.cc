@@ -79,8 +79,9 @@ BENCHMARK(BM_SynthShard)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kM
 
 void BM_SynthRenderSample(benchmark::State& state) {
   int64_t i = 0;
+  const SampleContext context(Model());
   for (auto _ : state) {
-    auto s = RenderSample(Model(), TheSampler().Draw(1, i++ % kShardSamples), nullptr, true);
+    auto s = RenderSample(context, TheSampler().Draw(1, i++ % kShardSamples), nullptr, true);
     benchmark::DoNotOptimize(s);
   }
 }

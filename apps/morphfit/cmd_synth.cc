@@ -145,8 +145,9 @@ int RunSynth() {
     const int k = static_cast<int>(std::min<int64_t>(std::max(1, FLAGS_preview_count), FLAGS_count));
     std::vector<synth::EncodedSample> samples(k);
     std::vector<Status> status(k);
+    const synth::SampleContext context(model);
     pool.ParallelFor(0, k, [&](int64_t i) {
-      auto s = synth::RenderSample(model, sampler.Draw(info.seed, i), &backgrounds, FLAGS_specular);
+      auto s = synth::RenderSample(context, sampler.Draw(info.seed, i), &backgrounds, FLAGS_specular);
       if (s.ok()) {
         samples[i] = std::move(s).value();
       } else {

@@ -510,6 +510,7 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   const int64_t batch = std::max<int64_t>(8, 4 * p->num_threads());
+  const SampleContext context(model);
   Records records;
   FaceParams layout;
   std::vector<SampleSpec> specs;
@@ -529,7 +530,7 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
     p->ParallelFor(0, static_cast<int64_t>(m), [&](int64_t j) {
       const double t0 = ThreadCpuSeconds();
       specs[j] = sampler.Draw(info.seed, b0 + j);
-      StatusOr<EncodedSample> s = RenderSample(model, specs[j], backgrounds, o.specular);
+      StatusOr<EncodedSample> s = RenderSample(context, specs[j], backgrounds, o.specular);
       const double t1 = ThreadCpuSeconds();
       render_s[j] = t1 - t0;
       if (!s.ok()) {

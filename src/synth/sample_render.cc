@@ -38,49 +38,14 @@ uint8_t ToByte(float v) {
   return static_cast<uint8_t>(255.0f * std::min(1.0f, std::max(0.0f, v)) + 0.5f);
 }
 
-// value^gamma on [0, 1] by linear interpolation in a 4097-entry table (exact at the ends; the
-// error is below 3e-4 near 0, where value^gamma is steepest: a tenth of an 8-bit level).
-class GammaTable {
- public:
-  // gamma == 1 builds nothing (the caller skips the table).
-  explicit GammaTable(float gamma) {
-    if (gamma == 1.0f) return;
-    table_.resize(kSize + 1);
-    for (int i = 0; i <= kSize; ++i) {
-      table_[i] = std::pow(static_cast<float>(i) / kSize, gamma);
-    }
-  }
-  float operator()(float v) const {
-    const float x = v * kSize;
-    const int i = std::min(kSize - 1, static_cast<int>(x));
-    const float f = x - static_cast<float>(i);
-    return table_[i] + f * (table_[i + 1] - table_[i]);
-  }
-
- private:
-  static constexpr int kSize = 4096;
-  std::vector<float> table_;
-};
 
 // Projects the given model vertices for `params` (float arithmetic, as the renderer does) and
 // applies the renderer's landmark visibility rule against the rendered depth buffer.
-void ProjectLandmarks(const models::MorphableModel& model, const FaceParams& params,
-                      const std::vector<int>& ids, const render::VisibilityBuffer& visibility,
+// `points`: 3 model-frame coordinates per landmark.
+void ProjectLandmarks(const FaceParams& params, const float* points, int count,
+                      const render::VisibilityBuffer& visibility,
                       const render::RenderOptions& options, bool with_depth, float* out,
                       uint8_t* visible) {
-  // Vertex positions of just these ids (float, mean + bases x coefficients).
-  const Eigen::VectorXf alpha = params.identity.cast<float>();
-  const Eigen::VectorXf beta = params.expression.cast<float>();
-  std::vector<float> points(3 * ids.size());
-  for (size_t k = 0; k < ids.size(); ++k) {
-    for (int c = 0; c < 3; ++c) {
-      const Eigen::Index row = 3 * static_cast<Eigen::Index>(ids[k]) + c;
-      float v = model.shape_mean[row];
-      for (Eigen::Index j = 0; j < alpha.size(); ++j) v += model.identity.basis(row, j) * alpha[j];
-      for (Eigen::Index j = 0; j < beta.size(); ++j) v += model.expression.basis(row, j) * beta[j];
-      points[3 * k + c] = v;
-    }
-  }
   float R[9], t[3], camera[3];
   const float w[3] = {float(params.rotation[0]), float(params.rotation[1]),
                       float(params.rotation[2])};
@@ -91,7 +56,7 @@ void ProjectLandmarks(const models::MorphableModel& model, const FaceParams& par
   }
   const bool perspective = params.camera_type == CameraType::kPinhole;
   const int stride = with_depth ? 3 : 2;
-  for (size_t k = 0; k < ids.size(); ++k) {
+  for (int k = 0; k < count; ++k) {
     float pc[3];
     math::RigidTransform(R, t, &points[3 * k], pc);
     float uv[2] = {std::numeric_limits<float>::quiet_NaN(),
@@ -206,31 +171,45 @@ StatusOr<cv::Mat> RenderBackground(const BackgroundSpec& spec, int size,
 }
 
 cv::Mat ApplyAugmentation(const cv::Mat& rgb, const AugmentSpec& a) {
-  const bool gain = a.gain[0] != 1.0f || a.gain[1] != 1.0f || a.gain[2] != 1.0f;
-  const bool gamma = a.gamma != 1.0f;
-  const GammaTable table(gamma ? a.gamma : 1.0f);
-  // Gain (clamped to [0, 1]) then gamma, per value.
-  auto photometric = [&](float v, int c) {
-    if (gain) v = std::min(1.0f, std::max(0.0f, v * a.gain[c]));
-    return gamma ? table(std::min(1.0f, std::max(0.0f, v))) : v;
+  // Photometric part: value -> clamp(gain_c * value) -> 12-bit level -> level^gamma (a table of
+  // 4096 entries; the 12-bit step moves a value by at most 0.2 of an 8-bit level).
+  constexpr int kLevels = 4096;
+  const bool photometric = a.gain[0] != 1.0f || a.gain[1] != 1.0f || a.gain[2] != 1.0f ||
+                           a.gamma != 1.0f;
+  std::vector<float> table;
+  std::vector<uint8_t> table_bytes;
+  if (photometric) {
+    table.resize(kLevels);
+    table_bytes.resize(kLevels);
+    for (int i = 0; i < kLevels; ++i) {
+      const float v = static_cast<float>(i) / (kLevels - 1);
+      table[i] = a.gamma == 1.0f ? v : std::pow(v, a.gamma);
+      table_bytes[i] = ToByte(table[i]);
+    }
+  }
+  auto level = [&](float v, int c) {
+    return static_cast<int>(std::min(1.0f, std::max(0.0f, v * a.gain[c])) * (kLevels - 1) + 0.5f);
   };
   const int n = rgb.rows * rgb.cols;
+  const float* src = rgb.ptr<float>();
   cv::Mat out(rgb.rows, rgb.cols, CV_8UC3);
   uint8_t* dst = out.ptr<uint8_t>();
   if (a.blur_sigma > 0.0f) {
     cv::Mat f(rgb.rows, rgb.cols, CV_32FC3);
-    const float* src = rgb.ptr<float>();
     float* p = f.ptr<float>();
     for (int i = 0; i < n; ++i) {
-      for (int c = 0; c < 3; ++c) p[3 * i + c] = photometric(src[3 * i + c], c);
+      for (int c = 0; c < 3; ++c) {
+        p[3 * i + c] = photometric ? table[level(src[3 * i + c], c)] : src[3 * i + c];
+      }
     }
     cv::GaussianBlur(f, f, cv::Size(0, 0), a.blur_sigma, a.blur_sigma, cv::BORDER_REFLECT_101);
     for (int i = 0; i < 3 * n; ++i) dst[i] = ToByte(p[i]);
-  } else {
-    const float* src = rgb.ptr<float>();
+  } else if (photometric) {
     for (int i = 0; i < n; ++i) {
-      for (int c = 0; c < 3; ++c) dst[3 * i + c] = ToByte(photometric(src[3 * i + c], c));
+      for (int c = 0; c < 3; ++c) dst[3 * i + c] = table_bytes[level(src[3 * i + c], c)];
     }
+  } else {
+    for (int i = 0; i < 3 * n; ++i) dst[i] = ToByte(src[i]);
   }
   if (a.jpeg_quality > 0) {
     // OpenCV's codec expects BGR (the colour transform and chroma subsampling treat R and B
@@ -253,8 +232,48 @@ bool HasContourLines(const models::MorphableModel& model) {
   return model.num_landmarks() == models::kNumLandmarks;
 }
 
+SampleContext::SampleContext(const models::MorphableModel& model)
+    : model_(&model), has_contours_(HasContourLines(model)) {
+  std::vector<int> ids = model.landmarks;
+  if (has_contours_) {
+    for (const std::vector<int>& line : model.contour_candidates) {
+      line_begin_.push_back(static_cast<int>(ids.size()));
+      ids.insert(ids.end(), line.begin(), line.end());
+    }
+    line_begin_.push_back(static_cast<int>(ids.size()));
+    outward_ = fitters::ContourOutwardDirections(model);
+  }
+  subset_ = model.MakeSubset(ids);
+}
+
+Eigen::VectorXf SampleContext::EvaluateVertices(const FaceParams& params) const {
+  Eigen::VectorXf out;
+  subset_.Evaluate(params.identity.cast<float>(), params.expression.cast<float>(), &out);
+  return out;
+}
+
+std::vector<int> SampleContext::SilhouetteRows(const FaceParams& params,
+                                               const Eigen::VectorXf& vertices) const {
+  std::vector<int> rows(models::kNumLandmarks);
+  for (int k = 0; k < models::kNumLandmarks; ++k) rows[k] = k;
+  if (!has_contours_) return rows;
+  for (int k = 0; k < models::kNumJawLandmarks; ++k) {
+    const int begin = line_begin_[k], count = line_begin_[k + 1] - begin;
+    const Eigen::Matrix3Xd points =
+        Eigen::Map<const Eigen::Matrix3Xf>(vertices.data() + 3 * begin, 3, count).cast<double>();
+    rows[k] = begin + fitters::SelectSilhouetteVertex(params, outward_[k], points);
+  }
+  return rows;
+}
+
 StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular) {
+  return RenderSample(SampleContext(model), spec, backgrounds, has_specular);
+}
+
+StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
+                                     const Backgrounds* backgrounds, bool has_specular) {
+  const models::MorphableModel& model = context.model();
   const render::RenderOptions options = RenderOptionsFor(spec);
   MORPHFIT_ASSIGN_OR_RETURN(render::RenderResult r,
                             render::Render(model, spec.params, options, nullptr));
@@ -277,14 +296,22 @@ StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const 
   s.has_specular = has_specular;
   s.image.assign(image.ptr<uint8_t>(), image.ptr<uint8_t>() + 3 * n);
   s.mask = r.mask;
-  s.depth.assign(n, 0);
-  s.normals.assign(3 * n, 0);
-  s.albedo.assign(3 * n, 0);
-  s.shading.assign(3 * n, 0);
-  if (has_specular) s.specular.assign(n, 0);
+  s.depth.resize(n);
+  s.normals.resize(3 * n);
+  s.albedo.resize(3 * n);
+  s.shading.resize(3 * n);
+  if (has_specular) s.specular.resize(n);
   const float z0 = static_cast<float>(spec.params.translation.z());
   for (size_t i = 0; i < n; ++i) {
-    if (!r.mask[i]) continue;
+    if (!r.mask[i]) {  // 0 off the face in every map
+      s.depth[i] = 0;
+      for (int c = 0; c < 3; ++c) {
+        s.normals[3 * i + c] = s.albedo[3 * i + c] = 0;
+        s.shading[3 * i + c] = 0;
+      }
+      if (has_specular) s.specular[i] = 0;
+      continue;
+    }
     s.depth[i] = FloatToHalf(r.visibility.depth[i] - z0);
     for (int c = 0; c < 3; ++c) {
       s.normals[3 * i + c] = ToByte(0.5f * (r.normals[3 * i + c] + 1.0f));
@@ -295,17 +322,22 @@ StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const 
   }
 
   // Landmarks: 3D style (fixed vertices) and 2D style (silhouette jaw).
-  s.landmarks_3d.resize(3 * models::kNumLandmarks);
-  s.landmarks_3d_visible.resize(models::kNumLandmarks);
-  ProjectLandmarks(model, spec.params, model.landmarks, r.visibility, options, true,
+  const Eigen::VectorXf vertices = context.EvaluateVertices(spec.params);
+  const int L = models::kNumLandmarks;
+  s.landmarks_3d.resize(3 * L);
+  s.landmarks_3d_visible.resize(L);
+  ProjectLandmarks(spec.params, vertices.data(), L, r.visibility, options, true,
                    s.landmarks_3d.data(), s.landmarks_3d_visible.data());
-  const std::vector<int> ids = HasContourLines(model)
-                                   ? fitters::SilhouetteLandmarkVertices(model, spec.params)
-                                   : model.landmarks;
-  s.landmarks_2d.resize(2 * models::kNumLandmarks);
-  s.landmarks_2d_visible.resize(models::kNumLandmarks);
-  ProjectLandmarks(model, spec.params, ids, r.visibility, options, false, s.landmarks_2d.data(),
-                   s.landmarks_2d_visible.data());
+  // 2D style: the jaw's silhouette vertices, positions looked up in the evaluated block.
+  const std::vector<int> rows = context.SilhouetteRows(spec.params, vertices);
+  std::vector<float> points_2d(3 * L);
+  for (int k = 0; k < L; ++k) {
+    for (int c = 0; c < 3; ++c) points_2d[3 * k + c] = vertices[3 * rows[k] + c];
+  }
+  s.landmarks_2d.resize(2 * L);
+  s.landmarks_2d_visible.resize(L);
+  ProjectLandmarks(spec.params, points_2d.data(), L, r.visibility, options, false,
+                   s.landmarks_2d.data(), s.landmarks_2d_visible.data());
 
   const Eigen::VectorXd flat = spec.params.ToFlat();
   s.params.assign(flat.data(), flat.data() + flat.size());

@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Geometry>
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include "morphfit/core/face_params.h"
 #include "morphfit/core/thread_pool.h"
+#include "morphfit/fitters/contour.h"
 #include "morphfit/models/sample_model.h"
 #include "morphfit/synth/dataset.h"
 #include "morphfit/synth/sample_render.h"
@@ -416,6 +418,34 @@ TEST_F(SynthTest, SilhouetteJawFollowsTheOutlineOfATurnedFace) {
                                        s.value().landmarks_2d[2 * k + 1] - s.value().landmarks_3d[3 * k + 1]));
   }
   EXPECT_GT(moved, 0.5);
+}
+
+TEST_F(SynthTest, JawLandmarksAreTheFittersSilhouetteVertices) {
+  const Sampler sampler = MakeSampler(Options(false, false));
+  const SampleContext context(Model());
+  for (int64_t i = 0; i < 8; ++i) {
+    SampleSpec spec = sampler.Draw(6, i);
+    if (i % 2 == 1) {  // also strongly turned faces
+      spec.pose_deg[0] = i < 4 ? 70.0 : -70.0;
+      spec.params.rotation = RotationFromYawPitchRoll(spec.pose_deg);
+    }
+    auto s = RenderSample(context, spec, nullptr, false);
+    ASSERT_TRUE(s.ok());
+    const std::vector<int> ids = fitters::SilhouetteLandmarkVertices(Model(), spec.params);
+    const Eigen::Matrix3d R =
+        Eigen::AngleAxisd(spec.params.rotation.norm(), spec.params.rotation.normalized())
+            .toRotationMatrix();
+    for (int k = 0; k < 68; ++k) {
+      Eigen::VectorXf x;
+      Model().MakeSubset({ids[k]}).Evaluate(spec.params.identity.cast<float>(),
+                                            spec.params.expression.cast<float>(), &x);
+      const Eigen::Vector3d p = R * x.cast<double>() + spec.params.translation;
+      const double u = spec.params.camera[0] * p.x() / p.z() + spec.params.camera[1];
+      const double v = spec.params.camera[0] * p.y() / p.z() + spec.params.camera[2];
+      EXPECT_NEAR(s.value().landmarks_2d[2 * k], u, 1e-2) << "sample " << i << " landmark " << k;
+      EXPECT_NEAR(s.value().landmarks_2d[2 * k + 1], v, 1e-2) << "sample " << i << " landmark " << k;
+    }
+  }
 }
 
 TEST_F(SynthTest, PriorsRespectTheirBounds) {

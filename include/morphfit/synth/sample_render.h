@@ -69,9 +69,39 @@ struct EncodedSample {
   std::vector<double> params;       // FaceParams::ToFlat()
 };
 
+// Per-model data shared by every sample of a run (build once; read-only afterwards, so any
+// number of threads may use it): the 68 landmark vertices and every jaw-contour candidate vertex
+// gathered into one dense block (evaluated per sample by one small product), and the contour
+// lines' outward directions (fitters/contour.h). `model` must outlive the context.
+class SampleContext {
+ public:
+  explicit SampleContext(const models::MorphableModel& model);
+  const models::MorphableModel& model() const { return *model_; }
+  bool has_contour_lines() const { return has_contours_; }
+
+  // Model-frame positions (mm, float) of the gathered vertices for `params`: 3 per vertex, the
+  // 68 landmarks first, then the contour lines in order.
+  Eigen::VectorXf EvaluateVertices(const FaceParams& params) const;
+  // For each of the 68 2D-style landmarks, its position in the gathered block: the jaw
+  // landmarks on the silhouette (the fitters' rule, SelectSilhouetteVertex, on each contour
+  // line; the fixed vertex when the model has no contour lines), the others their own vertex.
+  // `vertices` is EvaluateVertices' output for the same params.
+  std::vector<int> SilhouetteRows(const FaceParams& params, const Eigen::VectorXf& vertices) const;
+
+ private:
+  const models::MorphableModel* model_;
+  bool has_contours_ = false;
+  models::VertexSubset subset_;
+  std::vector<int> line_begin_;  // first position in subset_ of each contour line
+  std::vector<Eigen::Vector3d> outward_;
+};
+
 // Renders and encodes sample `spec`. `has_specular` decides whether the specular map is kept.
 // The 2D-style jaw uses the model's contour lines; a model without them gets the fixed jaw
 // vertices in both styles. Runs on the calling thread only (safe to call from many workers).
+StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
+                                     const Backgrounds* backgrounds, bool has_specular);
+// The same with a context made for this one call.
 StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular);
 
