@@ -37,6 +37,9 @@ DEFINE_string(landmarks, "auto",
 DEFINE_string(stages, "landmarks",
               "Fitting stages: 'landmarks' (pose, identity, expression from the 68 landmarks) or "
               "'photometric' (landmarks, then albedo, lighting and all else from the pixels).");
+DEFINE_string(photometric_solver, "gauss_newton",
+              "Solver of the photometric stage: 'gauss_newton' (the own solver on the fused JtJ, "
+              "fast) or 'ceres' (Levenberg-Marquardt on the explicit pixel rows, the reference).");
 DEFINE_string(jaw, "contour",
               "Jaw landmarks: 'contour' (they follow the visible silhouette, as 300-W labels do) "
               "or 'fixed' (fixed model vertices, as AFLW2000-3D's projected 3D labels are).");
@@ -78,7 +81,7 @@ int RunFit() {
   {
     auto o = ParseFitJobFlags(FLAGS_landmarks, FLAGS_stages,
                               FLAGS_camera.empty() ? "pinhole" : FLAGS_camera, FLAGS_jaw, FLAGS_device,
-                              FLAGS_mesh_format);
+                              FLAGS_mesh_format, FLAGS_photometric_solver);
     if (!o.ok()) return Fail(o.status().message());
     job = *o;
   }

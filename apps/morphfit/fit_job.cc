@@ -52,7 +52,8 @@ FaceRecord FailedRecord(const InputPhoto& photo, const std::string& id, const st
 
 StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
                                          const std::string& camera, const std::string& jaw,
-                                         const std::string& device, const std::string& mesh_format) {
+                                         const std::string& device, const std::string& mesh_format,
+                                         const std::string& photometric_solver) {
   FitJobOptions o;
   if (landmarks == "pts") {
     o.landmarks = LandmarkSource::kPts;
@@ -66,9 +67,7 @@ StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std
   if (stages == "landmarks") {
     o.photometric = false;
   } else if (stages == "photometric") {
-    return InvalidArgumentError(
-        "--stages photometric: the photometric fitter is not available in this build yet; "
-        "use --stages landmarks");
+    o.photometric = true;
   } else {
     return InvalidArgumentError("--stages must be landmarks or photometric, got '" + stages + "'");
   }
@@ -78,6 +77,10 @@ StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std
   auto jaw_mode = fitters::ParseJawMode(jaw);
   if (!jaw_mode.ok()) return InvalidArgumentError("--jaw: " + jaw_mode.status().message());
   o.fit.jaw_mode = *jaw_mode;
+  auto solver = fitters::ParsePhotometricSolver(photometric_solver);
+  if (!solver.ok()) return InvalidArgumentError("--photometric_solver: " + solver.status().message());
+  o.photometric_fit.solver = *solver;
+  o.photometric_fit.num_threads = 1;
   if (device == "cuda") {
     return InvalidArgumentError("--device cuda: the fitters have no CUDA path yet; use --device cpu");
   }
@@ -145,8 +148,8 @@ StatusOr<std::vector<FitJob::FaceLandmarks>> FitJob::FindLandmarks(const InputPh
   return faces;
 }
 
-FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr, const FaceLandmarks& face,
-                        int k) {
+FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
+                        const fitters::PhotometricImage* pixels, const FaceLandmarks& face, int k) {
   const auto start = std::chrono::steady_clock::now();
   FaceFit out;
   const std::string id = photo.source + "_f" + std::to_string(k);
@@ -192,6 +195,28 @@ FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr, const FaceL
   if (outside > 0) {
     r.message += std::string(r.message.empty() ? "" : "; ") + std::to_string(outside) +
                  " landmarks outside the photo ignored";
+  }
+  if (pixels != nullptr) {
+    // Landmarks, then pixels (the photometric fit starts from the landmark fit and keeps a
+    // landmark term; clamped points sit on the photo's border).
+    auto photo_fit = fitters::FitPhotometric(model_, *pixels, inside, params, options_.photometric_fit);
+    if (!photo_fit.ok()) {
+      r.status = "failed";
+      r.message = "photometric stage: " + photo_fit.status().message();
+      return out;
+    }
+    const std::string image = params.image, model_name = params.model;
+    params = std::move(photo_fit->params);
+    params.image = image;
+    params.model = model_name;
+    const fitters::PhotometricFitSummary& ps = photo_fit->summary;
+    r.photometric_rmse = ps.photometric_rmse;
+    r.landmark_nme = ps.landmark_nme;
+    r.iterations += ps.iterations;
+    r.status = ps.converged && r.status == "ok" ? "ok" : "not_converged";
+    if (!ps.converged) {
+      r.message += std::string(r.message.empty() ? "" : "; ") + "photometric: " + ps.message;
+    }
   }
   r.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (Status s = WriteFaceOutputs(id, bgr, params, face.points); !s.ok()) {
@@ -260,8 +285,18 @@ std::vector<FaceFit> FitJob::FitPhotoDetailed(const InputPhoto& photo) {
                     {}, {}});
     return fits;
   }
+  fitters::PhotometricImage pixels;
+  if (options_.photometric) {
+    cv::Mat rgb;
+    cv::cvtColor(*image, rgb, cv::COLOR_BGR2RGB);
+    rgb.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
+    pixels.width = rgb.cols;
+    pixels.height = rgb.rows;
+    pixels.rgb.assign(rgb.ptr<float>(), rgb.ptr<float>() + rgb.total() * 3);
+  }
   for (size_t k = 0; k < faces->size(); ++k) {
-    fits.push_back(FitFace(photo, *image, (*faces)[k], static_cast<int>(k)));
+    fits.push_back(FitFace(photo, *image, options_.photometric ? &pixels : nullptr, (*faces)[k],
+                           static_cast<int>(k)));
   }
   return fits;
 }

@@ -16,6 +16,7 @@
 #include "morphfit/core/status.h"
 #include "morphfit/detect/face_detector.h"
 #include "morphfit/fitters/landmark_fit.h"
+#include "morphfit/fitters/photometric_fit.h"
 #include "morphfit/models/morphable_model.h"
 
 namespace morphfit::app {
@@ -26,6 +27,7 @@ struct FitJobOptions {
   LandmarkSource landmarks = LandmarkSource::kAuto;
   bool photometric = false;  // run the photometric stage after the landmark fit
   fitters::FitOptions fit;
+  fitters::PhotometricFitOptions photometric_fit;  // num_threads 1: photos run in parallel
   std::string mesh_format = "ply";  // ply | obj | none
   bool overlay = true;
   bool sfsnet = false;
@@ -36,7 +38,8 @@ struct FitJobOptions {
 // Checks and converts the command's string flags. InvalidArgument naming the flag.
 StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
                                          const std::string& camera, const std::string& jaw,
-                                         const std::string& device, const std::string& mesh_format);
+                                         const std::string& device, const std::string& mesh_format,
+                                         const std::string& photometric_solver = "gauss_newton");
 
 // One face's fit, for callers that want the parameters (the demo).
 struct FaceFit {
@@ -64,7 +67,9 @@ class FitJob {
     std::string detector;
   };
   StatusOr<std::vector<FaceLandmarks>> FindLandmarks(const InputPhoto& photo, const cv::Mat& bgr);
-  FaceFit FitFace(const InputPhoto& photo, const cv::Mat& bgr, const FaceLandmarks& face, int k);
+  // `pixels`: the photo as the photometric fitter reads it (nullptr for landmark-only fits).
+  FaceFit FitFace(const InputPhoto& photo, const cv::Mat& bgr,
+                  const fitters::PhotometricImage* pixels, const FaceLandmarks& face, int k);
   Status WriteFaceOutputs(const std::string& id, const cv::Mat& bgr, const FaceParams& params,
                           const Eigen::Matrix2Xd& given);
 

@@ -254,6 +254,25 @@ TEST_F(CliFitTest, ShardsMergeIntoOneTable) {
   }
 }
 
+// Landmarks, then pixels: the photometric stage reports its colour RMSE, and on faces rendered
+// from the same model it reproduces the photo closely.
+TEST_F(CliFitTest, PhotometricStage) {
+  auto run = RunMorphfit("fit --model sample --input " + P("in/set_a") + " --output_dir " +
+                         P("photo") + " --landmarks pts --jaw fixed --threads 2 --stages photometric");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto rows = CsvRows(P("photo/summary.csv"));
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& [id, f] : rows) {
+    EXPECT_TRUE(f[3] == "ok" || f[3] == "not_converged") << id << " " << f[3];
+    ASSERT_FALSE(f[6].empty()) << id << ": no photometric RMSE";
+    EXPECT_LT(std::stod(f[6]), 0.05) << id;  // colour RMSE, [0, 1] units
+    EXPECT_LT(std::stod(f[5]), 0.05) << id;  // landmark NME after the photometric stage
+    auto p = ReadFaceParamsJson(P("photo/faces/") + id + ".json");
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_GT(p->albedo.norm(), 0.0) << id << ": the photometric stage fits albedo";
+  }
+}
+
 TEST_F(CliFitTest, BadFlagsAreNamed) {
   auto stages = RunMorphfit(FitArgs("x") + " --stages everything");
   EXPECT_NE(stages.exit_code, 0);
