@@ -126,6 +126,9 @@ struct Channel {
   const char* units;
   double scale;      // value = stored * scale + offset
   double offset;
+  // Byte shuffle before deflate: measured on sample-model renders, it makes depth smaller and
+  // faster to compress (ratio 0.45 -> 0.32) but shading larger and slower (0.20 -> 0.21).
+  bool shuffle = false;
 };
 
 std::vector<Channel> Channels(bool specular) {
@@ -136,7 +139,7 @@ std::vector<Channel> Channels(bool specular) {
       {"depth", 1, 2,
        "camera z of the visible surface minus the sample's translation z (params "
        "translation_z); 0 off the face",
-       "mm", 1.0, 0.0},
+       "mm", 1.0, 0.0, /*shuffle=*/true},
       {"normals", 3, 1,
        "unit surface normal, view frame (x right, y up, z toward the viewer); 0 off the face",
        "unit vector components", 1.0 / 127.5, -1.0},
@@ -206,7 +209,7 @@ Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, in
     const Channel& ch = channels[c];
     const size_t bytes = static_cast<size_t>(s.size) * s.size * ch.channels * ch.element_size;
     const uint8_t* src = ChannelBytes(s, ch.name);
-    if (ch.element_size > 1) {
+    if (ch.shuffle) {
       Shuffle(src, bytes, ch.element_size, &shuffled);
       src = shuffled.data();
     }
@@ -318,7 +321,7 @@ Status WriteRootAttributes(hid_t file, const models::MorphableModel& model, cons
       name));
   MORPHFIT_RETURN_IF_ERROR(WriteText(
       file, "/", "storage",
-      "each large dataset: chunk = one sample, deflate (shuffle first for float16); value = "
+      "each large dataset: chunk = one sample, deflate (byte shuffle first for depth); value = "
       "stored * attribute scale + attribute offset",
       name));
   return OkStatus();
@@ -492,7 +495,7 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
     h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
     h5::Handle dcpl = MakeDcpl();
     H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
-    if (ch.element_size > 1) H5Pset_shuffle(dcpl.get());
+    if (ch.shuffle) H5Pset_shuffle(dcpl.get());
     H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level));
     const hid_t type = ch.element_size == 1 ? H5T_STD_U8LE : Float16Type();
     hid_t d = H5Dcreate2(file.get(), ch.name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);

@@ -1,6 +1,6 @@
 // Synthetic training sets in HDF5 (`morphfit synth`): one file per shard of consecutive
 // samples, every large dataset chunked one sample per chunk and compressed (deflate, plus
-// byte shuffle for 2-byte types) on the worker threads, then stored with HDF5's direct chunk
+// byte shuffle for depth) on the worker threads, then stored with HDF5's direct chunk
 // write; the schema (docs/formats.md, "Synthetic sets (HDF5)") is also written as attributes.
 // A shard is written under a temporary name and renamed when complete, so a shard file is
 // complete or absent; a restarted run regenerates only the missing shards.
