@@ -1,13 +1,16 @@
 // `morphfit demo`: the main job on bundled defaults. Today it loads the sample model through
 // the model loader, describes it, renders a contact sheet (looks, poses, expressions, random
 // identities and albedos), and writes the mean mesh, an example FaceParams record and the
-// model description. Later issues extend it to detect, fit, synthesise and regress.
+// model description; then fits a face rendered with known parameters (printing the recovery
+// error) and a real portrait detected with dlib (demo_fit.h). Later issues extend it to
+// synthesise and regress.
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "common_flags.h"
+#include "demo_fit.h"
 #include "model_report.h"
 #include "morphfit/core/face_params.h"
 #include "morphfit/core/file_util.h"
@@ -172,8 +175,14 @@ int RunDemo() {
       !record("model_info.json", WriteFileAtomically(path("model_info.json"), DescribeModelJson(m)))) {
     return 1;
   }
-  std::cout << "wrote:\n";
+  // Fits: the synthetic face with known parameters and the portrait (dlib + fit).
+  if (Status fits = RunDemoFits(m, out_dir, kDemoPortrait, &written); !fits.ok()) {
+    std::cerr << "morphfit demo: " << fits.message() << "\n";
+    return 1;
+  }
+  std::cout << "\nwrote:\n";
   for (const std::string& w : written) std::cout << "  " << w << "\n";
+  std::cout << "the demo's outputs are in " << out_dir << "/ (fits under " << out_dir << "/fit/faces)\n";
   return 0;
 }
 

@@ -9,7 +9,8 @@ const std::vector<Command>& Commands() {
        "morphfit info --model PATH|sample [--expression PATH] [--vertex_set auto|full|trimmed|front]\n"
        "              [--landmark_map PATH] [--json]",
        {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp", "facemodel_info", "model_info", "json"}, &RunInfo},
-      {"demo", "render and describe the sample model; writes pictures, meshes and parameters",
+      {"demo", "describe the sample model, fit a face rendered with known parameters and a real "
+               "portrait (dlib); writes pictures, overlays, meshes and parameters",
        "morphfit demo [--model sample] [--output_dir demo_out]",
        {"model", "landmark_map", "output_dir", "demo_size"}, &RunDemo},
       {"convert", "convert a model (.mat with its side files, or .h5) into one morphfit .h5",

@@ -58,7 +58,18 @@ case "$case_name" in
       [ -s "$tmp/demo/$f" ] || { ls -la "$tmp/demo"; fail "demo did not write $f"; }
     done
     expect_in '"format": "morphfit.face_params"' "$tmp/demo/face_params.json"
-    ls "$tmp/demo" | grep -q '\.tmp' && fail "temporary files left behind"
+    # The fits: the synthetic face with its recovery error, and the portrait when installed.
+    expect_in "recovery error: rotation" "$tmp/out"
+    for f in synthetic_face_f0.json synthetic_face_f0.overlay.png synthetic_face_f0.ply; do
+      [ -s "$tmp/demo/fit/faces/$f" ] || { ls -la "$tmp/demo/fit/faces"; fail "demo did not write fit/faces/$f"; }
+    done
+    expect_in '"landmarks_2d"' "$tmp/demo/fit/faces/synthetic_face_f0.json"
+    if [ -f /usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg ]; then
+      [ -s "$tmp/demo/fit/faces/grace_hopper_f0.overlay.png" ] || fail "demo did not fit grace_hopper.jpg"
+      expect_in "grace_hopper_f0: found by dlib" "$tmp/out"
+    fi
+    expect_in "the demo's outputs are in" "$tmp/out"
+    [ -z "$(find "$tmp/demo" -name '*.tmp.*')" ] || fail "temporary files left behind"
     ;;
   render)
     out="$tmp/render"
