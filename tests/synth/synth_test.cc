@@ -21,6 +21,7 @@
 #include "morphfit/core/thread_pool.h"
 #include "morphfit/fitters/contour.h"
 #include "morphfit/models/sample_model.h"
+#include "morphfit/render/param_convert.h"
 #include "morphfit/synth/dataset.h"
 #include "morphfit/synth/sample_render.h"
 #include "morphfit/synth/sampler.h"
@@ -445,6 +446,78 @@ TEST_F(SynthTest, JawLandmarksAreTheFittersSilhouetteVertices) {
       EXPECT_NEAR(s.value().landmarks_2d[2 * k], u, 1e-2) << "sample " << i << " landmark " << k;
       EXPECT_NEAR(s.value().landmarks_2d[2 * k + 1], v, 1e-2) << "sample " << i << " landmark " << k;
     }
+  }
+}
+
+TEST_F(SynthTest, WeakPerspectiveFacesAreFramedAndDepthDecodes) {
+  SamplerOptions o = Options(false, false);
+  o.camera = CameraModel::kWeakPerspective;
+  const Sampler sampler = MakeSampler(o);
+  const SampleContext context(Model());
+  for (int64_t i = 0; i < 4; ++i) {
+    const SampleSpec spec = sampler.Draw(8, i);
+    EXPECT_EQ(spec.params.camera_type, CameraType::kWeakPerspective);
+    EXPECT_TRUE(spec.params.translation.isZero());
+    auto s = RenderSample(context, spec, nullptr, false);
+    ASSERT_TRUE(s.ok());
+    const EncodedSample& e = s.value();
+    int64_t covered = 0;
+    double cx = 0.0, cy = 0.0;
+    for (int y = 0; y < kSize; ++y) {
+      for (int x = 0; x < kSize; ++x) {
+        if (!e.mask[y * kSize + x]) continue;
+        ++covered;
+        cx += x;
+        cy += y;
+      }
+    }
+    ASSERT_GT(covered, kSize * kSize / 5) << "sample " << i;
+    EXPECT_NEAR(cx / covered, 0.5 * (kSize - 1), 0.2 * kSize);
+    EXPECT_NEAR(cy / covered, 0.5 * (kSize - 1), 0.2 * kSize);
+    // Depth + translation z at a visible landmark's pixel is about the landmark's camera z (the
+    // pixel centre is up to half a pixel away, on lips and eyelids a few mm of depth).
+    std::vector<double> errors;
+    for (int k = 17; k < 68; ++k) {
+      if (!e.landmarks_3d_visible[k]) continue;
+      const long x = std::lround(e.landmarks_3d[3 * k]), y = std::lround(e.landmarks_3d[3 * k + 1]);
+      if (!e.mask[y * kSize + x]) continue;  // e.g. inside the mouth slit
+      const float depth = HalfToFloat(e.depth[y * kSize + x]) + spec.params.translation.z();
+      errors.push_back(std::abs(depth - e.landmarks_3d[3 * k + 2]));
+      // Visible: no stored surface more than the 2 mm tolerance in front of it (float16 adds
+      // up to 1/16 mm here). Behind it is possible (a lip landmark over the mouth slit).
+      EXPECT_GT(depth, e.landmarks_3d[3 * k + 2] - 2.1) << "sample " << i << " landmark " << k;
+    }
+    ASSERT_GT(errors.size(), 20u);
+    std::nth_element(errors.begin(), errors.begin() + errors.size() / 2, errors.end());
+    EXPECT_LT(errors[errors.size() / 2], 3.0) << "sample " << i;
+  }
+}
+
+TEST_F(SynthTest, Deep3dCameraConvertsToDeep3dCoefficients) {
+  // At 224 px the sampled camera is exactly Deep3DFaceRecon's, so every sample has a 257-vector
+  // (render/param_convert.h), which converts back to the same parameters.
+  SamplerOptions o = Options(false, false);
+  o.size = 224;
+  const Sampler sampler = MakeSampler(o);
+  Eigen::Vector3d centre = Eigen::Vector3d::Zero();
+  for (int v = 0; v < Model().num_vertices(); ++v) {
+    centre += Model().shape_mean.segment<3>(3 * v).cast<double>();
+  }
+  centre /= Model().num_vertices();
+  for (int64_t i = 0; i < 5; ++i) {
+    const SampleSpec spec = sampler.Draw(12, i);
+    auto coeffs = render::FaceParamsToDeep3d(spec.params, centre);
+    ASSERT_TRUE(coeffs.ok()) << coeffs.status().ToString();
+    ASSERT_EQ(coeffs.value().size(), 257u);
+    render::BlockSizes sizes;
+    sizes.num_identity = 80;
+    sizes.num_expression = 64;
+    sizes.num_albedo = 80;
+    auto back = render::FaceParamsFromDeep3d(coeffs.value(), centre, sizes);
+    ASSERT_TRUE(back.ok());
+    EXPECT_NEAR((back.value().translation - spec.params.translation).norm(), 0.0, 1e-6);
+    EXPECT_NEAR((back.value().camera - spec.params.camera).norm(), 0.0, 1e-9);
+    EXPECT_NEAR((back.value().lighting - spec.params.lighting).norm(), 0.0, 1e-9);
   }
 }
 
