@@ -30,8 +30,8 @@
 //  The prior weights are per sigma²: the MAP weight for colour noise σ_c per channel over N
 //  pixels is λ_photo σ_c² / N, ~1e-8 for σ_c = 0.02 and a 20k-pixel face. The default 1e-7
 //  (σ_c ~ 0.06, allowing for model mismatch on photos; 1e-6 at the coarser shape stage)
-//  still recovers a synthetic face to 0.18 mm (tests/fitters/photometric_fit_slow_test.cc).
-//  The landmark weight 0.1 makes a 3% NME (4.5e-5) cost as much as a colour RMSE of 0.0055.
+//  still recovers a synthetic face to 0.11 mm (tests/fitters/photometric_fit_slow_test.cc).
+//  The landmark weight 1 makes a 3% NME (4.5e-4) cost as much as a colour RMSE of 0.017.
 //
 // Coarse-to-fine: the image is cropped to the face (the initial parameters' projected vertices
 // plus a margin) and box-filtered by powers of two. Level 0 is the finest working level: the
@@ -94,10 +94,14 @@ struct PhotometricFitOptions {
   // The own Gauss-Newton on a CUDA device. This build's fits run on the CPU only: requesting
   // it gives FailedPrecondition (no silent fallback).
   bool use_cuda = false;
+  // Robust loss on the pixel's RGB residual norm, scale in colour units. Huber bounds an
+  // outlier's influence; against occluders (hands, hair, glasses) a redescending Cauchy at a
+  // few times the noise level (e.g. 0.02) is needed: with 20% of the face occluded, Cauchy
+  // recovers the shape to 0.1 mm where Huber ends ~20 mm off (photometric_fit_slow_test.cc).
   render::RobustLoss loss = render::RobustLoss::kHuber;
-  double loss_scale = 0.1;        // colour units, on the pixel's RGB residual norm
+  double loss_scale = 0.1;
   double photometric_weight = 1.0;  // λ_photo
-  double landmark_weight = 0.1;     // λ_lm (ignored without landmarks)
+  double landmark_weight = 1.0;     // λ_lm (ignored without landmarks)
   std::vector<PhotometricStage> stages = DefaultPhotometricStages();
   // Largest extent (px, the larger of width and height of the face's projected bounding box)
   // at pyramid level 0; the crop margin around that box, as a fraction of its size.
