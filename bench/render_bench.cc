@@ -159,10 +159,12 @@ BENCHMARK(BM_EigenSyrk66kx257_OneThread)->Unit(benchmark::kMillisecond)->UseReal
 // The fused path's own rank update (src/render/row_panel.h) on the same 66,000 x 257 random
 // rows, one thread: rows appended into 256-row panels, each flushed into the lower triangle.
 void BM_PanelRankUpdate66kx257_OneThread(benchmark::State& state) {
+  const auto kernel = static_cast<render::internal::PanelKernel>(state.range(0));
+  state.SetLabel(render::internal::PanelKernelName(kernel));
   const int rows = 66000, cols = 257;
   const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a =
       Eigen::MatrixXf::Random(rows, cols);
-  render::internal::RowPanel panel(cols, 256);
+  render::internal::RowPanel panel(cols, static_cast<int>(state.range(1)), kernel);
   const int pp = panel.padded_cols();
   std::vector<float> row(pp, 0.0f), c(static_cast<size_t>(pp) * pp), g(pp);
   for (auto _ : state) {
@@ -177,10 +179,17 @@ void BM_PanelRankUpdate66kx257_OneThread(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
   }
   state.counters["flops"] = static_cast<double>(rows) * cols * (cols + 1.0);
-  state.counters["kernel_flops"] = 2.0 * render::internal::PanelFlushMultiplyAdds(cols, rows);
+  state.counters["kernel_flops"] = 2.0 * render::internal::PanelFlushMultiplyAdds(cols, rows, kernel);
   state.counters["bytes"] = 4.0 * rows * cols;
 }
-BENCHMARK(BM_PanelRankUpdate66kx257_OneThread)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Arg: the kernel (2 = AVX2, 3 = AVX-512 where the CPU has it; see row_panel.h).
+BENCHMARK(BM_PanelRankUpdate66kx257_OneThread)
+    ->Args({static_cast<int>(render::internal::PanelKernel::kAvx2), 128})
+    ->Args({static_cast<int>(render::internal::BestPanelKernel()), 512})
+    ->Args({static_cast<int>(render::internal::BestPanelKernel()), 128})
+    ->Args({static_cast<int>(render::internal::BestPanelKernel()), 256})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace morphfit

@@ -1,13 +1,14 @@
 // Private to morphfit_render: a cache-blocked float32 rank-k update for the fused JᵀJ of
 // render/jacobian.cc. Rows (pixel Jacobian rows, P columns) are gathered into a panel of up to
-// `capacity` rows stored column-blocked, [ceil(P / 8) blocks][capacity rows][8 floats], so that
-// the micro-kernel streams 8-column slices contiguously; the flush adds the panel's
+// `capacity` rows stored column-blocked, [ceil(P / 16) blocks][capacity rows][16 floats], so
+// that the micro-kernels stream 16-column slices contiguously; a flush adds the panel's
 // contribution to the lower triangle of C = sum_r row_rᵀ row_r and to g = sum_r row_rᵀ res_r.
-// The micro-kernel keeps a 24 x 4 tile of C in AVX2 registers (12 FMAs per row per tile, as in
-// the GotoBLAS/BLIS register-blocking scheme: K. Goto and R. van de Geijn, "Anatomy of
-// high-performance matrix multiplication", ACM TOMS 34(3), 2008); without AVX2/FMA the same
-// tiling runs as plain loops. Summation order depends only on the rows and their order, never
-// on threads.
+// Register-tiled micro-kernels as in the GotoBLAS/BLIS scheme (K. Goto and R. van de Geijn,
+// "Anatomy of high-performance matrix multiplication", ACM TOMS 34(3), 2008): AVX2 keeps a
+// 16 x 6 (or 16 x 4) tile of C in registers, AVX-512 (chosen at run time when the CPU has it)
+// a 48 x 8 tile; without AVX2/FMA the same tiling runs as plain loops. Every kernel computes
+// each entry of C the same way, acc = fma chain over the panel's rows in order from zero, then
+// C += acc, so the ISA, the tiling and the thread count never change the result.
 #ifndef MORPHFIT_SRC_RENDER_ROW_PANEL_H_
 #define MORPHFIT_SRC_RENDER_ROW_PANEL_H_
 
@@ -16,47 +17,56 @@
 
 namespace morphfit::render::internal {
 
+enum class PanelKernel { kAuto, kPortable, kAvx2, kAvx512 };
+
+// The kernel kAuto resolves to on this CPU and build.
+PanelKernel BestPanelKernel();
+const char* PanelKernelName(PanelKernel kernel);
+
 class RowPanel {
  public:
-  // Column tile of the micro-kernel (rows of C); the padded width is a multiple of it.
-  static constexpr int kTileRows = 24;
-  static constexpr int kTileCols = 4;
-  static constexpr int kBlock = 8;
+  static constexpr int kBlock = 16;
 
-  RowPanel(int num_cols, int capacity);
+  // kernel: kAuto = BestPanelKernel(); asking for one this CPU/build lacks is a CHECK failure.
+  RowPanel(int num_cols, int capacity, PanelKernel kernel = PanelKernel::kAuto);
+  RowPanel(const RowPanel&) = delete;  // data_ points into storage_
+  RowPanel& operator=(const RowPanel&) = delete;
 
-  // num_cols rounded up to kTileRows (at least one tile).
+  // num_cols rounded up to kBlock (at least one block).
   static int PaddedCols(int num_cols) {
     const int n = num_cols > 1 ? num_cols : 1;
-    return (n + kTileRows - 1) / kTileRows * kTileRows;
+    return (n + kBlock - 1) / kBlock * kBlock;
   }
 
   int num_cols() const { return num_cols_; }
-  // P rounded up to kTileRows: the leading dimension of the C this panel flushes into.
+  // The leading dimension of the C this panel flushes into.
   int padded_cols() const { return padded_cols_; }
   int capacity() const { return capacity_; }
   int size() const { return size_; }
   bool full() const { return size_ == capacity_; }
+  PanelKernel kernel() const { return kernel_; }
 
   // Appends one row of padded_cols() floats (columns >= num_cols() must be zero) with its
   // residual. The panel must not be full.
   void Append(const float* row, float residual);
 
   // c (padded_cols() x padded_cols(), column-major, ld = padded_cols()) += panelᵀ panel on
-  // every tile that touches the lower triangle (entries (i, j) with i >= j are exact; a few
+  // every tile that touches the lower triangle (entries (i, j) with i >= j are exact; some
   // above the diagonal are written too and must be ignored), g (padded_cols()) += panelᵀ res.
   // Empties the panel.
   void Flush(float* c, float* g);
 
  private:
   int num_cols_, padded_cols_, capacity_, size_ = 0;
-  std::vector<float> data_;  // padded_cols_ / kBlock blocks of capacity_ x kBlock
+  PanelKernel kernel_;
+  std::vector<float> storage_;  // data_ plus room to align it to 64 bytes
+  float* data_ = nullptr;       // padded_cols_ / kBlock blocks of capacity_ x kBlock
   std::vector<float> residual_;
 };
 
-// The number of float multiply-adds Flush performs for `rows` rows (tiles included, padding
-// counted), for benchmarks' FLOP rates.
-int64_t PanelFlushMultiplyAdds(int num_cols, int64_t rows);
+// The number of float multiply-adds Flush performs with `kernel` for `rows` rows (tiles
+// included), for benchmarks' FLOP rates.
+int64_t PanelFlushMultiplyAdds(int num_cols, int64_t rows, PanelKernel kernel);
 
 }  // namespace morphfit::render::internal
 
