@@ -390,8 +390,10 @@ Status WriteRecords(hid_t file, const Records& r, const FaceParams& layout, int 
 
 // ---- Reading helpers ------------------------------------------------------------------------
 
+// Reads row `row` of a dataset into `out`, which holds `count` elements: the row must have
+// exactly that many (a file with other dimensions is an error, never an overflow).
 Status ReadRow(hid_t file, const std::string& path, int64_t row, hid_t mem_type, void* out,
-               const std::string& name) {
+               size_t count_expected, const std::string& name) {
   hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
   if (d < 0) return DataLossError(name + ": missing dataset " + path);
   h5::Handle dataset(d);
@@ -404,8 +406,14 @@ Status ReadRow(hid_t file, const std::string& path, int64_t row, hid_t mem_type,
     return OutOfRangeError(name + ": row " + std::to_string(row) + " outside " + path + " (" +
                            std::to_string(dims[0]) + " rows)");
   }
+  hsize_t per_row = 1;
+  for (int i = 1; i < rank; ++i) per_row *= dims[i];
+  if (per_row != count_expected) {
+    return DataLossError(name + ": " + path + " has " + std::to_string(per_row) +
+                         " values per sample, expected " + std::to_string(count_expected));
+  }
   hsize_t start[4] = {static_cast<hsize_t>(row), 0, 0, 0};
-  hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
+  hsize_t count[4] = {1, rank > 1 ? dims[1] : 1, rank > 2 ? dims[2] : 1, rank > 3 ? dims[3] : 1};
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   h5::Handle mem(H5Screate_simple(rank, count, nullptr));
   if (H5Dread(d, mem_type, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {
@@ -633,8 +641,8 @@ StatusOr<SetSummary> GenerateSet(const models::MorphableModel& model, const Samp
   if (FileExists(manifest_path)) {
     MORPHFIT_ASSIGN_OR_RETURN(std::string text, ReadFileToString(manifest_path));
     nlohmann::json existing = nlohmann::json::parse(text, nullptr, false);
-    if (existing.is_discarded()) {
-      return DataLossError(manifest_path + ": not valid JSON (delete it to start a new set)");
+    if (existing.is_discarded() || !existing.is_object()) {
+      return DataLossError(manifest_path + ": not a JSON object (delete it to start a new set)");
     }
     for (auto it = manifest.begin(); it != manifest.end(); ++it) {
       if (!existing.contains(it.key()) || existing[it.key()] != it.value()) {
@@ -693,6 +701,9 @@ StatusOr<StoredSample> ReadStoredSample(const std::string& path, int64_t row) {
   const hid_t f = file.get();
   MORPHFIT_ASSIGN_OR_RETURN(const int64_t size, ReadIntAttribute(f, "image_size", path));
   MORPHFIT_ASSIGN_OR_RETURN(const int64_t specular, ReadIntAttribute(f, "specular", path));
+  if (size < 1 || size > 65536) {
+    return DataLossError(path + ": bad image_size attribute " + std::to_string(size));
+  }
   StoredSample out;
   EncodedSample& s = out.data;
   s.size = static_cast<int>(size);
@@ -708,19 +719,19 @@ StatusOr<StoredSample> ReadStoredSample(const std::string& path, int64_t row) {
   for (const Channel& ch : Channels(s.has_specular)) {
     const hid_t mem = ch.element_size == 1 ? H5T_NATIVE_UINT8 : Float16Type();
     MORPHFIT_RETURN_IF_ERROR(ReadRow(f, std::string("/") + ch.name, row, mem,
-                                     MutableChannelBytes(&s, ch.name), path));
+                                     MutableChannelBytes(&s, ch.name), n * ch.channels, path));
   }
   const int L = models::kNumLandmarks;
   s.landmarks_2d.resize(2 * L);
   s.landmarks_3d.resize(3 * L);
   s.landmarks_2d_visible.resize(L);
   s.landmarks_3d_visible.resize(L);
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_2d", row, H5T_NATIVE_FLOAT, s.landmarks_2d.data(), path));
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_3d", row, H5T_NATIVE_FLOAT, s.landmarks_3d.data(), path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_2d", row, H5T_NATIVE_FLOAT, s.landmarks_2d.data(), 2 * L, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_3d", row, H5T_NATIVE_FLOAT, s.landmarks_3d.data(), 3 * L, path));
   MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_2d_visible", row, H5T_NATIVE_UINT8,
-                                   s.landmarks_2d_visible.data(), path));
+                                   s.landmarks_2d_visible.data(), L, path));
   MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/landmarks_3d_visible", row, H5T_NATIVE_UINT8,
-                                   s.landmarks_3d_visible.data(), path));
+                                   s.landmarks_3d_visible.data(), L, path));
 
   // Parameters: block sizes and camera type from the attributes of /params.
   h5::Handle params(H5Dopen2(f, "/params", H5P_DEFAULT));
@@ -733,6 +744,11 @@ StatusOr<StoredSample> ReadStoredSample(const std::string& path, int64_t row) {
   if (!blocks.is_array() || blocks.size() != 3) {
     return DataLossError(path + ": /params block_sizes is not a list of 3 sizes");
   }
+  for (const auto& b : blocks) {
+    if (!b.is_number_integer() || b.get<int64_t>() < 0 || b.get<int64_t>() > 100000) {
+      return DataLossError(path + ": /params block_sizes holds " + b.dump() + ", not a size");
+    }
+  }
   FaceParams& p = out.spec.params;
   p.identity = Eigen::VectorXd::Zero(blocks[0].get<int>());
   p.expression = Eigen::VectorXd::Zero(blocks[1].get<int>());
@@ -740,45 +756,45 @@ StatusOr<StoredSample> ReadStoredSample(const std::string& path, int64_t row) {
   MORPHFIT_ASSIGN_OR_RETURN(p.camera_type, ParseCameraType(camera_text));
   p.image_width = p.image_height = s.size;
   s.params.resize(static_cast<size_t>(p.FlatSize()));
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/params", row, H5T_NATIVE_DOUBLE, s.params.data(), path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/params", row, H5T_NATIVE_DOUBLE, s.params.data(), s.params.size(), path));
   MORPHFIT_RETURN_IF_ERROR(
       p.SetFromFlat(Eigen::Map<const Eigen::VectorXd>(s.params.data(), p.FlatSize())));
 
   SampleSpec& spec = out.spec;
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/sample_index", row, H5T_NATIVE_INT64, &spec.index, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/sample_index", row, H5T_NATIVE_INT64, &spec.index, 1, path));
   float v3[3];
   double d3[3], v2[2];
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/pose_deg", row, H5T_NATIVE_FLOAT, v3, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/pose_deg", row, H5T_NATIVE_FLOAT, v3, 3, path));
   spec.pose_deg = Eigen::Vector3f(v3[0], v3[1], v3[2]).cast<double>();
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/light_direction", row, H5T_NATIVE_DOUBLE, d3, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/light_direction", row, H5T_NATIVE_DOUBLE, d3, 3, path));
   spec.light_direction = Eigen::Vector3d(d3[0], d3[1], d3[2]);
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/specular_params", row, H5T_NATIVE_DOUBLE, v2, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/specular_params", row, H5T_NATIVE_DOUBLE, v2, 2, path));
   spec.specular_intensity = v2[0];
   spec.specular_shininess = v2[1];
   uint8_t kind = 0;
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/kind", row, H5T_NATIVE_UINT8, &kind, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/kind", row, H5T_NATIVE_UINT8, &kind, 1, path));
   if (kind > 2) return DataLossError(path + ": bad background kind " + std::to_string(kind));
   spec.background.kind = static_cast<BackgroundKind>(kind);
   MORPHFIT_RETURN_IF_ERROR(
-      ReadRow(f, "/background/color", row, H5T_NATIVE_FLOAT, spec.background.color, path));
+      ReadRow(f, "/background/color", row, H5T_NATIVE_FLOAT, spec.background.color, 3, path));
   MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/noise_seed", row, H5T_NATIVE_UINT64,
-                                   &spec.background.noise_seed, path));
+                                   &spec.background.noise_seed, 1, path));
   MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/background/image_index", row, H5T_NATIVE_INT32,
-                                   &spec.background.image_index, path));
+                                   &spec.background.image_index, 1, path));
   MORPHFIT_RETURN_IF_ERROR(
-      ReadRow(f, "/background/crop", row, H5T_NATIVE_INT32, spec.background.crop, path));
-  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/augment/gain", row, H5T_NATIVE_FLOAT, spec.augment.gain, path));
+      ReadRow(f, "/background/crop", row, H5T_NATIVE_INT32, spec.background.crop, 4, path));
+  MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/augment/gain", row, H5T_NATIVE_FLOAT, spec.augment.gain, 3, path));
   MORPHFIT_RETURN_IF_ERROR(
-      ReadRow(f, "/augment/gamma", row, H5T_NATIVE_FLOAT, &spec.augment.gamma, path));
+      ReadRow(f, "/augment/gamma", row, H5T_NATIVE_FLOAT, &spec.augment.gamma, 1, path));
   MORPHFIT_RETURN_IF_ERROR(
-      ReadRow(f, "/augment/blur_sigma", row, H5T_NATIVE_FLOAT, &spec.augment.blur_sigma, path));
+      ReadRow(f, "/augment/blur_sigma", row, H5T_NATIVE_FLOAT, &spec.augment.blur_sigma, 1, path));
   MORPHFIT_RETURN_IF_ERROR(ReadRow(f, "/augment/jpeg_quality", row, H5T_NATIVE_INT32,
-                                   &spec.augment.jpeg_quality, path));
+                                   &spec.augment.jpeg_quality, 1, path));
   MORPHFIT_RETURN_IF_ERROR(
-      ReadRow(f, "/source/fit_row", row, H5T_NATIVE_INT32, &spec.source_row, path));
+      ReadRow(f, "/source/fit_row", row, H5T_NATIVE_INT32, &spec.source_row, 1, path));
   uint8_t from_fit = 0;
   MORPHFIT_RETURN_IF_ERROR(
-      ReadRow(f, "/source/lighting_from_fit", row, H5T_NATIVE_UINT8, &from_fit, path));
+      ReadRow(f, "/source/lighting_from_fit", row, H5T_NATIVE_UINT8, &from_fit, 1, path));
   spec.lighting_from_fit = from_fit != 0;
   return out;
 }

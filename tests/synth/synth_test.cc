@@ -297,6 +297,13 @@ TEST_F(SynthTest, ShardingAndResumeGiveTheSameSet) {
   auto refused = GenerateSet(Model(), sampler, nullptr, other, whole, nullptr, {}, {});
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("seed"), std::string::npos) << refused.status().message();
+  // A manifest that is not a JSON object is an error naming it.
+  for (const char* text : {"[1, 2]", "not json"}) {
+    std::ofstream(Path("whole/synth.json")) << text;
+    auto broken = GenerateSet(Model(), sampler, nullptr, info, whole, nullptr, {}, {});
+    ASSERT_FALSE(broken.ok()) << text;
+    EXPECT_NE(broken.status().message().find("synth.json"), std::string::npos);
+  }
 }
 
 TEST_F(SynthTest, StoredSampleEqualsDirectRenderAndRerendersIdentically) {
@@ -645,6 +652,30 @@ TEST_F(SynthTest, BadInputGivesClearErrors) {
   EXPECT_NE(refused.status().message().find("68"), std::string::npos);
   EXPECT_FALSE(ParseCameraModel("fisheye").ok());
   EXPECT_FALSE(HashFile(Path("missing.bin")).ok());
+}
+
+TEST_F(SynthTest, CorruptShardsAreErrorsNotCrashes) {
+  const Sampler sampler = MakeSampler(Options(false, false));
+  const std::string path = Path("shard.h5");
+  ASSERT_TRUE(WriteShard(path, Model(), sampler, nullptr, Info(2, 2), 0, 2, nullptr, {}, nullptr).ok());
+  ASSERT_TRUE(ReadStoredSample(path, 1).ok());
+  auto outside = ReadStoredSample(path, 2);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.status().message().find("row 2"), std::string::npos) << outside.status().message();
+  // An image_size attribute that disagrees with the datasets' shapes.
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
+  const hid_t attr = H5Aopen(root, "image_size", H5P_DEFAULT);
+  const int64_t wrong = 2 * kSize;
+  ASSERT_GE(H5Awrite(attr, H5T_NATIVE_INT64, &wrong), 0);
+  H5Aclose(attr);
+  H5Gclose(root);
+  H5Fclose(f);
+  auto bad = ReadStoredSample(path, 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("values per sample"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST_F(SynthTest, HalfFloatRoundTrip) {
