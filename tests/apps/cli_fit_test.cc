@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -252,6 +253,25 @@ TEST_F(CliFitTest, ShardsMergeIntoOneTable) {
     const FaceParams& truth = truths_->at(table->ids[i]);
     EXPECT_LT(RotationErrorDeg(table->rows[i].rotation, truth.rotation), 3.0);
   }
+}
+
+// The Slurm job-array script, run as two array tasks would run it, then merged.
+TEST_F(CliFitTest, SlurmArrayScript) {
+  const std::string script = std::string(MORPHFIT_SOURCE_DIR) + "/scripts/slurm/fit_array.sbatch";
+  for (int k = 0; k < 2; ++k) {
+    const std::string command = "SLURM_ARRAY_TASK_ID=" + std::to_string(k) +
+                                " SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 MORPHFIT=" +
+                                MORPHFIT_BINARY + " bash " + script + " " + P("in") + " " +
+                                P("slurm") + " --landmarks pts --jaw fixed >/dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  auto merge = RunMorphfit("merge --fits " + P("slurm"));
+  ASSERT_EQ(merge.exit_code, 0) << merge.output;
+  auto table = ReadFaceParamsTable(P("slurm/fits.h5"));
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_EQ(table->ids.size(), 4u);
+  // Outside a job array the script refuses to run.
+  EXPECT_NE(std::system(("bash " + script + " " + P("in") + " " + P("slurm2") + " >/dev/null 2>&1").c_str()), 0);
 }
 
 // Landmarks, then pixels: the photometric stage reports its colour RMSE, and on faces rendered

@@ -42,6 +42,23 @@ case "$case_name" in
     expect_in '"num_landmarks": 68' "$tmp/out"
     expect_in '"expression_kind": "blendshape"' "$tmp/out"
     ;;
+  fit_aflw)
+    # The ICT model on the AFLW2000-3D faces of faces-dev (jaw fixed: their jaw points are
+    # projected 3D vertices). Measured mean NME (bbox) 0.011; the bound leaves room for changes
+    # in the fitter, not for a broken pipeline (a wrong landmark order or flip gives > 0.1).
+    model="$shared/models/ict-face-light/ict_face_light.h5"
+    faces="$shared/faces-dev/aflw2000"
+    { [ -f "$model" ] && [ -d "$faces" ]; } || { echo "skipped: $model or $faces is absent"; exit 77; }
+    "$bin" fit --model "$model" --landmark_map "$shared/models/ict-face-light/ibug68_vertices.txt" \
+      --input "$faces" --output_dir "$tmp/fit" --landmarks pts --jaw fixed --threads 2 \
+      >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "fit exited $?"; }
+    expect_in "faces fitted                       16" "$tmp/out"
+    "$bin" eval --fits "$tmp/fit" --ground_truth "$faces" --normalisation bbox >"$tmp/eval" 2>&1 ||
+      { cat "$tmp/eval"; fail "eval exited $?"; }
+    mean=$(awk -F, '$1=="all"{print $4}' "$tmp/fit/eval/eval_summary.csv")
+    awk -v m="$mean" 'BEGIN{exit !(m > 0 && m < 0.03)}' || { cat "$tmp/eval"; fail "AFLW2000 mean NME $mean not in (0, 0.03)"; }
+    [ -s "$tmp/fit/eval/ced.png" ] || fail "eval did not draw ced.png"
+    ;;
   info_errors)
     "$bin" info --model "$tmp/missing.h5" >"$tmp/out" 2>&1 && fail "a missing model must fail"
     expect_in "missing.h5" "$tmp/out"
