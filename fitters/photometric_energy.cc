@@ -182,8 +182,17 @@ StatusOr<EnergyValue> PhotometricEnergy::Evaluate(
   e.weighted_sq = total.sq;
   e.weight_sum = total.w;
   if (landmark_scale_ > 0.0) {
-    MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows rows, render::ComputeLandmarkRows(model_, params));
-    e.landmark = 0.5 * landmark_scale_ * (rows.uv - level_.landmarks).squaredNorm();
+    // From the float geometry already at hand (the double ComputeLandmarkRows of Linearize
+    // agrees to ~1e-5 px, far below what the convergence tests resolve).
+    double sq = 0.0;
+    for (int k = 0; k < level_.landmarks.cols(); ++k) {
+      const int v = model_.landmarks[k];
+      for (int a = 0; a < 2; ++a) {
+        const double d = g.pixels[2 * v + a] - level_.landmarks(a, k);
+        sq += d * d;
+      }
+    }
+    e.landmark = 0.5 * landmark_scale_ * sq;
   }
   e.prior = 0.5 * (prior_sqrt_ * params.ToFlat()).squaredNorm();
   e.total = e.photometric + e.landmark + e.prior;

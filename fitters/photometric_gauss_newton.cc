@@ -82,9 +82,9 @@ StatusOr<StageOutcome> SolveStageGaussNewton(const PhotometricEnergy& energy,
       out.termination = "gradient tolerance";
       break;
     }
-    // The smooth energy this iteration models (visibility held): the line search's reference.
-    MORPHFIT_ASSIGN_OR_RETURN(EnergyValue fixed0, energy.Evaluate(current, &e.visibility));
-    const double e_fixed = fixed0.total;
+    // The smooth energy this iteration models (visibility held) equals the true energy at x,
+    // whose visibility it holds: the line search's reference.
+    const double e_fixed = e.total;
     bool accepted = false;
     std::string why;
     double predicted = 0.0, accepted_fixed = 0.0;

@@ -229,5 +229,58 @@ TEST(PhotometricFitTest, EnergyGradientMatchesCentralDifferences) {
   EXPECT_NEAR(prior_h(layout.lighting, layout.lighting + kNumShBands), -0.04 / 3.0, 1e-15);
 }
 
+// A fit that cannot continue stops and says so: with the reference coverage set above what
+// the face can cover, every step is unusable; both solvers report divergence, return the start
+// and the fit's summary carries the reason.
+TEST(PhotometricFitTest, UnusableStepsStopAsDivergedWithAMessage) {
+  const auto& pb = Problem();
+  const models::MorphableModel& m = PhotoSample();
+  const render::JacobianModel jm = render::MakeJacobianModel(m);
+  PhotometricFitOptions options;
+  options.min_coverage_fraction = 1.0;
+  const PhotometricStage stage = options.stages.back();
+  const PyramidLevel level = MakeLevel(pb.image, pb.landmarks, 0, 0, 64, 64, 1);
+  PhotometricEnergy energy(m, jm, level, options, stage, nullptr);
+  const EnergyValue e0 = energy.Evaluate(pb.start).value();
+  energy.set_reference_pixels(64 * 64 + 1);  // more pixels than the image has
+  const StageOutcome gn = SolveStageGaussNewton(energy, pb.start, 5).value();
+  EXPECT_TRUE(gn.diverged);
+  EXPECT_FALSE(gn.converged);
+  EXPECT_EQ(gn.iterations, 0);
+  EXPECT_NE(gn.termination.find("diverged: no usable step (the face would cover only"),
+            std::string::npos)
+      << gn.termination;
+  EXPECT_EQ(gn.params.ToFlat(), pb.start.ToFlat());
+  EXPECT_GT(e0.covered, 0);
+  const StageOutcome ceres = SolveStageCeres(energy, pb.start, 5).value();
+  EXPECT_TRUE(ceres.diverged) << ceres.termination;
+  EXPECT_NE(ceres.termination.find("diverged"), std::string::npos) << ceres.termination;
+  EXPECT_EQ(ceres.params.ToFlat(), pb.start.ToFlat());
+}
+
+TEST(PhotometricFitTest, SummaryReportsEveryStageAndTheQuality) {
+  const auto& pb = Problem();
+  PhotometricFitOptions options;
+  for (PhotometricStage& s : options.stages) s.max_iterations = 2;
+  const StatusOr<PhotometricFitResult> r =
+      FitPhotometric(PhotoSample(), pb.image, pb.landmarks, pb.start, options);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const PhotometricFitSummary& s = r.value().summary;
+  ASSERT_EQ(s.stages.size(), 3u);
+  for (const PhotometricStageSummary& st : s.stages) {
+    EXPECT_LE(st.final_cost, st.initial_cost) << st.name;
+    EXPECT_GT(st.width, 0);
+    EXPECT_FALSE(st.termination.empty());
+  }
+  EXPECT_GT(s.photometric_rmse, 0.0);
+  EXPECT_LT(s.photometric_rmse, 0.2);
+  EXPECT_GT(s.landmark_nme, 0.0);
+  EXPECT_GT(s.total_time_s, 0.0);
+  if (!s.converged) EXPECT_FALSE(s.message.empty());
+  const std::string text = s.ToString();
+  EXPECT_NE(text.find("stage pose+light"), std::string::npos) << text;
+  EXPECT_NE(text.find("photometric RMSE"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace morphfit::fitters
