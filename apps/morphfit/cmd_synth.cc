@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <gflags/gflags.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "common_flags.h"
@@ -40,7 +41,8 @@ DEFINE_int64(samples_per_shard, 1000, "Samples per shard file (the unit of resum
 DEFINE_int32(compression_level, 1, "Deflate level 1 (fast) .. 9 (small) of the image channels.");
 DEFINE_string(preview, "",
               "Also write a contact sheet PNG of the first --preview_count samples with every "
-              "channel. Without --output_dir only the preview is made.");
+              "channel: to this .png file, or to synth_preview.png in this folder (an existing "
+              "one, or a name ending in '/'). Without --output_dir only the preview is made.");
 DEFINE_int32(preview_count, 4, "Samples shown by --preview.");
 
 namespace morphfit::app {
@@ -157,9 +159,16 @@ int RunSynth() {
     for (const Status& s : status) {
       if (!s.ok()) return Fail("preview: " + s.ToString());
     }
-    const Status written = io::WriteImage(FLAGS_preview, synth::MakeSamplePreview(samples));
+    // A folder (existing, or named with a trailing '/') gets synth_preview.png inside it.
+    std::string sheet = FLAGS_preview;
+    struct stat st;
+    if (sheet.back() == '/' || (stat(sheet.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+      if (Status made = MakeDirectories(sheet); !made.ok()) return Fail("--preview: " + made.ToString());
+      sheet += (sheet.back() == '/' ? "" : "/") + std::string("synth_preview.png");
+    }
+    const Status written = io::WriteImage(sheet, synth::MakeSamplePreview(samples));
     if (!written.ok()) return Fail("--preview: " + written.ToString());
-    std::cout << "wrote a contact sheet of " << k << " samples to " << FLAGS_preview << "\n";
+    std::cout << "wrote a contact sheet of " << k << " samples to " << sheet << "\n";
     if (FLAGS_output_dir.empty()) return 0;
   }
 

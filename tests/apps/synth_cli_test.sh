@@ -31,6 +31,9 @@ case "$case_name" in
       [ -s "$out/$f" ] || { ls -la "$out"; fail "synth did not write $f"; }
     done
     [ -s "$tmp/sheet.png" ] || fail "no contact sheet"
+    "$bin" synth --model sample --count 2 --size 32 --preview "$tmp/previews/" >"$tmp/outp" 2>&1 ||
+      { cat "$tmp/outp"; fail "synth --preview DIR/ exited $?"; }
+    [ -s "$tmp/previews/synth_preview.png" ] || fail "no contact sheet in the --preview folder"
     expect_in "3 written" "$tmp/out"
     expect_in '"format": "morphfit.synth_set"' "$out/synth.json"
     ls "$out" | grep -q '\.tmp' && fail "temporary files left behind"

@@ -48,8 +48,10 @@ StatusOr<Backgrounds> LoadBackgrounds(const std::string& dir, int max_side);
 StatusOr<cv::Mat> RenderBackground(const BackgroundSpec& spec, int size,
                                    const Backgrounds* backgrounds);
 
-// Applies gain, gamma, blur (float) then quantises to uint8 and applies the JPEG round trip.
-// `rgb` is CV_32FC3 in [0, 1]; the result is CV_8UC3 RGB.
+// Photometric augmentation: per value clamp(gain_c * v) to [0, 1], rounded to one of 4096
+// levels, raised to gamma (by table); then the Gaussian blur (float), quantisation to 8 bits
+// and the JPEG round trip (OpenCV, in BGR). Without gain and gamma the values are quantised
+// directly. `rgb` is CV_32FC3 in [0, 1]; the result is CV_8UC3 RGB.
 cv::Mat ApplyAugmentation(const cv::Mat& rgb, const AugmentSpec& augment);
 
 struct EncodedSample {
