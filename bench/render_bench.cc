@@ -110,6 +110,44 @@ void BM_Render_WithBasisProduct(benchmark::State& state) {
 }
 BENCHMARK(BM_Render_WithBasisProduct)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The same on two threads (the basis product, vertex pass and bands split over the pool).
+void BM_Render_TwoThreads(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  ThreadPool pool(2);
+  const double cpu0 = ProcessCpuSeconds();
+  for (auto _ : state) {
+    auto r = render::Render(m, params, render::RenderOptions(), &pool);
+    benchmark::DoNotOptimize(r.value().image.data());
+  }
+  state.counters["cpu_ms_all_threads"] =
+      1e3 * (ProcessCpuSeconds() - cpu0) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Render_TwoThreads)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The basis product alone (MorphableModel::EvaluateShape + EvaluateAlbedo), one thread: it
+// streams the whole float basis, so its rate is the machine's single-core read bandwidth.
+void BM_BasisProduct_OneThread(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  const Eigen::VectorXf alpha = params.identity.cast<float>();
+  const Eigen::VectorXf beta = params.expression.cast<float>();
+  const Eigen::VectorXf gamma = params.albedo.cast<float>();
+  Eigen::VectorXf v, a;
+  for (auto _ : state) {
+    m.EvaluateShape(alpha, beta, &v);
+    m.EvaluateAlbedo(gamma, &a);
+    benchmark::DoNotOptimize(v.data());
+    benchmark::DoNotOptimize(a.data());
+  }
+  const double bytes = 4.0 * 3 * m.num_vertices() *
+                       (m.num_identity() + m.num_expression() + m.num_albedo());
+  state.counters["bytes"] = bytes;
+  state.counters["GB_per_s"] =
+      benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_BasisProduct_OneThread)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_FusedJtJ_TwoThreads(benchmark::State& state) {
   const models::MorphableModel& m = Model();
   const FaceParams params = Framed(m);

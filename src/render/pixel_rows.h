@@ -2,9 +2,9 @@
 // (math::ComputePixelSeeds) it writes its three weighted Jacobian rows, the same entries as
 // math::FillPixelRow times the pixel's weight, but all channels at once and vectorisable:
 // the shape columns are gathered as 3 x 3 coefficients on the model's basis rows of the
-// corners and their rings (no per-vertex Ks-wide derivative rows are stored), and every basis
-// row is read once and added with contiguous multiply-adds, instead of one strided 18-term dot
-// product per column. The explicit form (ComputePixelRows) keeps FillPixelRow, so the fused ==
+// corners and their rings (no per-vertex Ks-wide derivative rows are stored), then summed a
+// vector of columns at a time with the three channels' sums held in registers, instead of one
+// strided 18-term dot product per column. The explicit form (ComputePixelRows) keeps FillPixelRow, so the fused ==
 // explicit test checks this against the shared formula.
 #ifndef MORPHFIT_SRC_RENDER_PIXEL_ROWS_H_
 #define MORPHFIT_SRC_RENDER_PIXEL_ROWS_H_
@@ -30,10 +30,20 @@ struct ShapeRings {
 };
 
 // One per thread (it keeps scratch).
+// s_c[q] = sum over e < count, b < 3 of coeffs[9 e + 3 c + b] basis[(3 vertices[e] + b) ks + q]
+// for q < ks (basis: 3N x ks row-major), overwriting s0, s1, s2. Each entry is one fma chain
+// over e and b in order, so every ISA (row_panel.h's choice) gives the same bits.
+void CombineBasisRows(const float* basis, int ks, const int* vertices, const float* coeffs,
+                      int count, float* s0, float* s1, float* s2,
+                      PanelKernel isa = PanelKernel::kAuto);
+
 class PixelRowWriter {
  public:
   PixelRowWriter(const math::PixelJacobianInputs<float>& in, const ShapeRings& rings)
-      : in_(in), rings_(rings), padded_cols_(RowPanel::PaddedCols(in.layout.total)) {}
+      : in_(in),
+        rings_(rings),
+        padded_cols_(RowPanel::PaddedCols(in.layout.total)),
+        isa_(BestPanelKernel()) {}
 
   // Row length written by Write (the layout's total rounded up for RowPanel; zero beyond).
   int padded_cols() const { return padded_cols_; }
@@ -48,10 +58,8 @@ class PixelRowWriter {
     float* s0 = rows + L.shape;
     float* s1 = rows + pp + L.shape;
     float* s2 = rows + 2 * pp + L.shape;
-    for (size_t e = 0; e < vertices_.size(); ++e) {
-      AddBasisRows(rings_.shape_rows + 3 * static_cast<int64_t>(vertices_[e]) * ks, ks,
-                   &coefficients_[9 * e], s0, s1, s2);
-    }
+    CombineBasisRows(rings_.shape_rows, ks, vertices_.data(), coefficients_.data(),
+                     static_cast<int>(vertices_.size()), s0, s1, s2, isa_);
     const int ka = L.num_albedo;
     for (int c = 0; c < 3; ++c) {
       float* __restrict dst = rows + static_cast<int64_t>(c) * pp + L.albedo;
@@ -73,23 +81,6 @@ class PixelRowWriter {
   }
 
  private:
-  // s_c[q] += sum_b w[3 c + b] b_rows[b * ks + q] for the three channels (restrict-qualified
-  // parameters let the compiler vectorise over q).
-  static void AddBasisRows(const float* __restrict b_rows, int ks, const float* w,
-                           float* __restrict s0, float* __restrict s1, float* __restrict s2) {
-    const float w00 = w[0], w01 = w[1], w02 = w[2], w10 = w[3], w11 = w[4], w12 = w[5],
-                w20 = w[6], w21 = w[7], w22 = w[8];
-    const float* __restrict bx = b_rows;
-    const float* __restrict by = b_rows + ks;
-    const float* __restrict bz = b_rows + 2 * ks;
-    for (int q = 0; q < ks; ++q) {
-      const float x = bx[q], y = by[q], z = bz[q];
-      s0[q] += w00 * x + w01 * y + w02 * z;
-      s1[q] += w10 * x + w11 * y + w12 * z;
-      s2[q] += w20 * x + w21 * y + w22 * z;
-    }
-  }
-
   // Distinct vertices u whose basis rows enter the pixel's shape columns, with the 3 x 3
   // coefficients (channel x axis): corner k adds (scale dc/dX_k) R to itself and
   // (scale dc/dn_k) M_u to every u of its ring.
@@ -131,6 +122,7 @@ class PixelRowWriter {
   const math::PixelJacobianInputs<float>& in_;
   ShapeRings rings_;
   int padded_cols_;
+  PanelKernel isa_;
   std::vector<int> vertices_;
   std::vector<float> coefficients_;
 };

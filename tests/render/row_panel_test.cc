@@ -2,6 +2,7 @@
 // column counts that are not multiples of the 24 x 4 tile and row counts that leave partial
 // panels.
 #include "../../src/render/row_panel.h"
+#include "../../src/render/pixel_rows.h"
 
 #include <cmath>
 #include <random>
@@ -97,6 +98,43 @@ TEST(RowPanelTest, KernelsAgreeBitForBit) {
   }
   for (size_t k = 1; k < results.size(); ++k) {
     EXPECT_EQ(results[k], results[0]) << PanelKernelName(kernels[k]) << " vs portable";
+  }
+}
+
+// The fused row generation's basis-row combination: every ISA gives the same bits, and the
+// sums match a double loop; ks = 37 leaves a ragged vector tail.
+TEST(CombineBasisRowsTest, IsasAgreeBitForBitAndMatchPlainSums) {
+  const int n = 50, ks = 37, count = 11;
+  std::mt19937 gen(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> basis(3 * n * ks), coeffs(9 * count);
+  for (float& v : basis) v = u(gen);
+  for (float& v : coeffs) v = u(gen);
+  std::vector<int> vertices(count);
+  for (int e = 0; e < count; ++e) vertices[e] = (7 * e + 3) % n;
+  std::vector<PanelKernel> isas = {PanelKernel::kPortable};
+  if (BestPanelKernel() != PanelKernel::kPortable) isas.push_back(PanelKernel::kAvx2);
+  if (BestPanelKernel() == PanelKernel::kAvx512) isas.push_back(PanelKernel::kAvx512);
+  std::vector<std::vector<float>> results;
+  for (PanelKernel isa : isas) {
+    std::vector<float> s(3 * ks, -7.0f);
+    CombineBasisRows(basis.data(), ks, vertices.data(), coeffs.data(), count, s.data(),
+                     s.data() + ks, s.data() + 2 * ks, isa);
+    results.push_back(s);
+  }
+  for (size_t k = 1; k < results.size(); ++k) {
+    EXPECT_EQ(results[k], results[0]) << PanelKernelName(isas[k]);
+  }
+  for (int c = 0; c < 3; ++c) {
+    for (int q = 0; q < ks; ++q) {
+      double ref = 0.0;
+      for (int e = 0; e < count; ++e) {
+        for (int b = 0; b < 3; ++b) {
+          ref += double(coeffs[9 * e + 3 * c + b]) * basis[(3 * vertices[e] + b) * ks + q];
+        }
+      }
+      EXPECT_NEAR(results[0][c * ks + q], ref, 1e-5) << c << " " << q;
+    }
   }
 }
 
