@@ -46,6 +46,25 @@ TEST(PhotometricFitSlowTest, RecoversKnownFaceAtTheNoiseFloor) {
   EXPECT_EQ(r.value().params.landmarks_2d.cols(), 68);
 }
 
+// Weak perspective (scale and offset estimated with the pose) on the same kind of problem at
+// 128 px. Measured: RMSE 0.00492 (noise 0.005), vertex error 0.117 mm (start 2.44 mm), 23
+// iterations.
+TEST(PhotometricFitSlowTest, RecoversKnownFaceWeakPerspective) {
+  const testing::PhotometricProblem pb =
+      testing::MakePhotometricProblem(128, kNoise, 4, CameraType::kWeakPerspective);
+  ASSERT_EQ(pb.start.camera_type, CameraType::kWeakPerspective);
+  const StatusOr<PhotometricFitResult> r =
+      FitPhotometric(PhotoSample(), pb.image, pb.landmarks, pb.start, PhotometricFitOptions{});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const double error = testing::MeanVertexErrorMm(r.value().params, pb.truth);
+  std::cout << r.value().summary.ToString() << "\nweak perspective: vertex error " << error
+            << " mm (start " << testing::MeanVertexErrorMm(pb.start, pb.truth) << ")\n";
+  EXPECT_EQ(r.value().params.camera_type, CameraType::kWeakPerspective);
+  EXPECT_LT(r.value().summary.photometric_rmse, 1.2 * kNoise);
+  EXPECT_LE(error, 0.5);
+  EXPECT_NEAR(r.value().params.camera[0], pb.truth.camera[0], 0.01 * pb.truth.camera[0]);
+}
+
 // 20% of the face's skin pixels hidden by a square patch of random colours on the lower-left
 // cheek (weights still the skin mask, as a segmenter that missed the occluder would give).
 // Returns the mean vertex error (mm) and the PSNR over the unoccluded skin pixels.

@@ -258,6 +258,34 @@ TEST(PhotometricFitTest, UnusableStepsStopAsDivergedWithAMessage) {
   EXPECT_EQ(ceres.params.ToFlat(), pb.start.ToFlat());
 }
 
+// Blendshape expressions stay in [0, 1] in both solvers (projection in Gauss-Newton, bounds in
+// Ceres): the sample model relabelled as blendshapes, fitted to a face whose expression has
+// negative coefficients, so the lower bound becomes active.
+TEST(PhotometricFitTest, BlendshapeExpressionsStayInTheUnitInterval) {
+  const auto& pb = Problem();
+  models::MorphableModel m = PhotoSample();
+  m.expression_kind = models::ExpressionKind::kBlendshape;
+  ASSERT_LT(pb.truth.expression.minCoeff(), -0.1);
+  FaceParams start = pb.start;
+  start.expression = start.expression.cwiseMax(0.0).cwiseMin(1.0);
+  for (PhotometricSolver solver : {PhotometricSolver::kGaussNewton, PhotometricSolver::kCeres}) {
+    PhotometricFitOptions options;
+    options.solver = solver;
+    PhotometricStage stage = options.stages.back();
+    stage.identity = stage.albedo = stage.pose = false;
+    stage.max_iterations = 4;
+    options.stages = {stage};
+    const StatusOr<PhotometricFitResult> r = FitPhotometric(m, pb.image, pb.landmarks, start, options);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    const Eigen::VectorXd& e = r.value().params.expression;
+    EXPECT_GE(e.minCoeff(), 0.0) << PhotometricSolverName(solver);
+    EXPECT_LE(e.maxCoeff(), 1.0) << PhotometricSolverName(solver);
+    EXPECT_EQ(e.minCoeff(), 0.0) << PhotometricSolverName(solver);  // a bound is active
+    EXPECT_GT(e.maxCoeff(), 0.0) << PhotometricSolverName(solver);
+    EXPECT_LT(r.value().summary.stages[0].final_cost, r.value().summary.stages[0].initial_cost);
+  }
+}
+
 TEST(PhotometricFitTest, SummaryReportsEveryStageAndTheQuality) {
   const auto& pb = Problem();
   PhotometricFitOptions options;

@@ -39,7 +39,9 @@ struct PhotometricProblem {
 // A face of the sample model about `size` x `size` px: identity ~ N(0, 0.7), expression
 // ~ N(0, 0.3), albedo ~ N(0, 0.7) sigma; white light with a directional part; head turned
 // (yaw 15, pitch 5, roll 3 deg); grey background; Gaussian colour noise `noise` per channel.
-inline PhotometricProblem MakePhotometricProblem(int size, double noise, uint32_t seed) {
+// camera: pinhole (focal 2 x size) or weak perspective at the same image scale.
+inline PhotometricProblem MakePhotometricProblem(int size, double noise, uint32_t seed,
+                                                 CameraType camera = CameraType::kPinhole) {
   const auto& m = PhotoSample();
   PhotometricProblem pb;
   const double focal = 2.0 * size;
@@ -63,6 +65,12 @@ inline PhotometricProblem MakePhotometricProblem(int size, double noise, uint32_
       Eigen::AngleAxisd(M_PI, Eigen::Vector3d::UnitX()).toRotationMatrix() * head;
   math::RotationToAxisAngle(R.data(), p.rotation.data());
   p.translation = Eigen::Vector3d(4.0, -3.0, kDistanceMm);
+  if (camera == CameraType::kWeakPerspective) {
+    p.camera_type = camera;
+    p.camera = Eigen::Vector3d(focal / kDistanceMm, p.camera[1] + focal * 4.0 / kDistanceMm,
+                               p.camera[2] - focal * 3.0 / kDistanceMm);
+    p.translation.head<2>().setZero();
+  }
   render::RenderOptions ro;
   ro.background = Eigen::Vector3f(0.5f, 0.5f, 0.5f);
   const render::RenderResult r = render::Render(m, p, ro, nullptr).value();
@@ -85,6 +93,7 @@ inline PhotometricProblem MakePhotometricProblem(int size, double noise, uint32_
 
   FitOptions lo;
   lo.jaw_mode = JawMode::kFixed;
+  lo.camera_type = camera;
   lo.estimate_focal = false;
   lo.focal_px = focal;
   pb.start = FitLandmarks(m, pb.landmarks, size, size, lo).value().params;
