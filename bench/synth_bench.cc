@@ -16,6 +16,7 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
+#include <opencv2/core.hpp>
 
 #include "morphfit/core/thread_pool.h"
 #include "morphfit/models/sample_model.h"
@@ -48,6 +49,7 @@ const Sampler& TheSampler() {
 }
 
 void BM_SynthShard(benchmark::State& state) {
+  cv::setNumThreads(0);  // as `morphfit synth` runs: parallel over samples only
   const int threads = static_cast<int>(state.range(0));
   ThreadPool pool(threads);
   SetInfo info;

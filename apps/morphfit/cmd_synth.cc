@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <gflags/gflags.h>
+#include <opencv2/core.hpp>
 #include <sys/stat.h>
 
 #include "commands.h"
@@ -142,6 +143,9 @@ int RunSynth() {
   }
   const synth::Sampler& sampler = sampler_or.value();
   ThreadPool pool(FLAGS_threads);
+  // Samples are rendered in parallel on `pool`; OpenCV's own threads inside each sample (resize,
+  // blur, JPEG) would only oversubscribe the cores.
+  cv::setNumThreads(0);
 
   if (!FLAGS_preview.empty()) {
     const int k = static_cast<int>(std::min<int64_t>(std::max(1, FLAGS_preview_count), FLAGS_count));
