@@ -100,9 +100,11 @@ class CliFitTest : public ::testing::Test {
     auto m = models::LoadModel(MORPHFIT_SAMPLE_MODEL);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     truths_ = new std::map<std::string, FaceParams>();
+    fs::create_directories(*root_ / "w300/lfpw/testset");
+    fs::create_directories(*root_ / "w300/ibug");
     const std::vector<std::pair<std::string, double>> faces = {
         {"set_a/face0", -20.0}, {"set_a/face1", 10.0}, {"set_b/face2", 25.0}, {"set_b/face3", 0.0},
-        {"bad/short", 5.0}};
+        {"bad/short", 5.0}, {"../w300/lfpw/testset/image_0001", 15.0}, {"../w300/ibug/image_0002", -10.0}};
     uint32_t seed = 1;
     for (const auto& [name, yaw] : faces) {
       FaceParams p = KnownFace(*m, seed++, yaw);
@@ -291,6 +293,51 @@ TEST_F(CliFitTest, PhotometricStage) {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     EXPECT_GT(p->albedo.norm(), 0.0) << id << ": the photometric stage fits albedo";
   }
+}
+
+// A list file and a single image as --input; --sfsnet writes the rendered channels.
+TEST_F(CliFitTest, ListAndSingleImageInputs) {
+  ASSERT_TRUE(WriteFileAtomically(P("in/list.txt"),
+                                  "set_a/face0.png\n# a comment\n\n  set_b/face2.png  \n").ok());
+  auto list = RunMorphfit("fit --model sample --input " + P("in/list.txt") + " --output_dir " +
+                          P("list") + " --landmarks pts --jaw fixed --sfsnet");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  const auto rows = CsvRows(P("list/summary.csv"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(rows.count("set_a/face0_f0") && rows.count("set_b/face2_f0"));
+  for (const char* channel : {"albedo", "normals", "shading", "mask"}) {
+    auto image = io::ReadImage(P("list/faces/set_b/face2_f0.") + channel + ".png");
+    ASSERT_TRUE(image.ok()) << channel << ": " << image.status().ToString();
+    EXPECT_EQ(image->cols, kSize);
+  }
+  ASSERT_TRUE(WriteFileAtomically(P("in/badlist.txt"), "set_a/face0.png\nnotes.txt\n").ok());
+  auto bad = RunMorphfit("fit --model sample --input " + P("in/badlist.txt") + " --output_dir " + P("x"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("line 2"), std::string::npos) << bad.output;
+
+  auto single = RunMorphfit("fit --model sample --input " + P("in/set_b/face3.png") +
+                            " --output_dir " + P("single") + " --landmarks auto --jaw fixed");
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  const auto one = CsvRows(P("single/summary.csv"));
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one.begin()->first, "face3_f0");
+  EXPECT_EQ(one.begin()->second[4], "pts");  // auto found the .pts
+}
+
+// The 300-W layout gives the common / challenging / full subsets.
+TEST_F(CliFitTest, EvalFindsThe300WSubsets) {
+  auto run = RunMorphfit("fit --model sample --input " + P("w300") + " --output_dir " + P("w300_out") +
+                         " --landmarks pts --jaw fixed");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto eval = RunMorphfit("eval --fits " + P("w300_out") + " --ground_truth " + P("w300"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  const auto summary = CsvRows(P("w300_out/eval/eval_summary.csv"));
+  ASSERT_TRUE(summary.count("300W common") && summary.count("300W challenging") &&
+              summary.count("300W full")) << eval.output;
+  EXPECT_EQ(summary.at("300W common")[1], "1");
+  EXPECT_EQ(summary.at("300W challenging")[1], "1");
+  EXPECT_EQ(summary.at("300W full")[1], "2");
+  EXPECT_EQ(summary.at("lfpw")[1], "1");
 }
 
 TEST_F(CliFitTest, BadFlagsAreNamed) {
