@@ -212,10 +212,12 @@ int RunEval() {
   std::map<std::string, std::vector<std::pair<std::string, Eigen::Matrix2Xd>>> faces;
   for (const FaceRecord& r : *records_or) {
     auto& list = faces[r.source];
-    if (!r.has_params()) continue;
+    const std::string input_pts = FacePath(FLAGS_fits, r.id, ".landmarks.pts");
+    // Input landmarks count wherever they were written (also for a face whose fit failed).
+    if (use_input ? !FileExists(input_pts) : !r.has_params()) continue;
     Eigen::Matrix2Xd points;
     if (use_input) {
-      auto p = io::ReadPts(FacePath(FLAGS_fits, r.id, ".landmarks.pts"));
+      auto p = io::ReadPts(input_pts);
       if (!p.ok()) return Fail(p.status().message());
       points = *p;
     } else {

@@ -109,6 +109,14 @@ int RunFit() {
     return Fail("model '" + FLAGS_model + "' has " + std::to_string(model.num_landmarks()) +
                 " landmarks; fitting needs the 68 iBUG points (pass --landmark_map)");
   }
+  if (job.fit.jaw_mode == fitters::JawMode::kContour) {
+    int lines = 0;
+    for (const auto& line : model.contour_candidates) lines += !line.empty();
+    if (lines < 17) {
+      return Fail("--jaw contour needs the model's 17 jaw-contour candidate lines; '" + FLAGS_model +
+                  "' has " + std::to_string(lines) + " (use --jaw fixed)");
+    }
+  }
   if (Status s = MakeDirectories(FLAGS_output_dir + "/faces"); !s.ok()) return Fail(s.message());
 
   const std::string ledger_path =

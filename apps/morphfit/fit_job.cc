@@ -155,6 +155,17 @@ FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
   const std::string id = photo.source + "_f" + std::to_string(k);
   out.landmarks = face.points;
   out.record = FailedRecord(photo, id, face.detector, "");
+  // The landmarks the fit is given come first: eval --eval_landmarks input scores them even
+  // when the fit fails.
+  const std::string given_path = FacePath(options_.output_dir, id, ".landmarks.pts");
+  if (Status s = MakeParentDirectories(given_path); !s.ok()) {
+    out.record.message = "writing outputs: " + s.message();
+    return out;
+  }
+  if (Status s = io::WritePts(given_path, face.points); !s.ok()) {
+    out.record.message = "writing outputs: " + s.message();
+    return out;
+  }
   const int w = bgr.cols, h = bgr.rows;
   // Points outside the photo (cropped faces; the predictor extrapolates too) are clamped into
   // it and get weight 0: they do not pull the fit.
@@ -234,7 +245,6 @@ Status FitJob::WriteFaceOutputs(const std::string& id, const cv::Mat& bgr, const
   const std::string json = FacePath(dir, id, ".json");
   MORPHFIT_RETURN_IF_ERROR(MakeParentDirectories(json));
   // The parameters last: their presence marks a face as written (outputs are each atomic).
-  MORPHFIT_RETURN_IF_ERROR(io::WritePts(FacePath(dir, id, ".landmarks.pts"), given));
   if (options_.mesh_format != "none") {
     Eigen::VectorXf vertices, colors;
     model_.EvaluateShape(params.identity.cast<float>(), params.expression.cast<float>(), &vertices);

@@ -58,6 +58,11 @@ case "$case_name" in
     mean=$(awk -F, '$1=="all"{print $4}' "$tmp/fit/eval/eval_summary.csv")
     awk -v m="$mean" 'BEGIN{exit !(m > 0 && m < 0.03)}' || { cat "$tmp/eval"; fail "AFLW2000 mean NME $mean not in (0, 0.03)"; }
     [ -s "$tmp/fit/eval/ced.png" ] || fail "eval did not draw ced.png"
+    # The ICT model has no jaw-contour lines: contour mode is refused up front, not per face.
+    "$bin" fit --model "$model" --landmark_map "$shared/models/ict-face-light/ibug68_vertices.txt" \
+      --input "$faces" --output_dir "$tmp/contour" --jaw contour >"$tmp/contour.out" 2>&1 &&
+      fail "--jaw contour with a model without contour lines must fail"
+    expect_in "use --jaw fixed" "$tmp/contour.out"
     ;;
   info_errors)
     "$bin" info --model "$tmp/missing.h5" >"$tmp/out" 2>&1 && fail "a missing model must fail"
