@@ -91,6 +91,8 @@ PhotometricEnergy::PhotometricEnergy(const models::MorphableModel& model,
     const double d =
         (level.landmarks.col(kOuterEyeRight) - level.landmarks.col(kOuterEyeLeft)).norm();
     landmark_scale_ = options.landmark_weight / (num_landmarks * d * d);
+    landmark_w_ = options.landmark_weights;
+    if (landmark_w_.empty()) landmark_w_.assign(num_landmarks, 1.0);
   }
   const bool blendshape = model.expression_kind == models::ExpressionKind::kBlendshape;
   const int k_id = model.num_identity(), k_exp = model.num_expression(), k_alb = model.num_albedo();
@@ -189,7 +191,7 @@ StatusOr<EnergyValue> PhotometricEnergy::Evaluate(
       const int v = model_.landmarks[k];
       for (int a = 0; a < 2; ++a) {
         const double d = g.pixels[2 * v + a] - level_.landmarks(a, k);
-        sq += d * d;
+        sq += landmark_w_[k] * d * d;
       }
     }
     e.landmark = 0.5 * landmark_scale_ * sq;
@@ -216,8 +218,10 @@ StatusOr<Linearization> PhotometricEnergy::Linearize(
     MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows rows, render::ComputeLandmarkRows(model_, params));
     const Eigen::Map<const Eigen::VectorXd> res_uv(rows.uv.data(), rows.uv.size());
     const Eigen::Map<const Eigen::VectorXd> target(level_.landmarks.data(), level_.landmarks.size());
-    lin.hessian.noalias() += landmark_scale_ * rows.jacobian.transpose() * rows.jacobian;
-    lin.gradient.noalias() += landmark_scale_ * rows.jacobian.transpose() * (res_uv - target);
+    Eigen::VectorXd w(rows.uv.size());  // per row: the landmark's weight times the scale
+    for (Eigen::Index i = 0; i < w.size(); ++i) w[i] = landmark_scale_ * landmark_w_[i / 2];
+    lin.hessian.noalias() += rows.jacobian.transpose() * w.asDiagonal() * rows.jacobian;
+    lin.gradient.noalias() += rows.jacobian.transpose() * w.cwiseProduct(res_uv - target);
   }
   lin.hessian.noalias() += prior_sqrt_.transpose() * prior_sqrt_;
   lin.gradient.noalias() += prior_sqrt_.transpose() * (prior_sqrt_ * params.ToFlat());
@@ -247,14 +251,13 @@ StatusOr<bool> PhotometricEnergy::LandmarkResiduals(const FaceParams& params, do
                                                     double* jacobian_row_major) const {
   if (landmark_scale_ <= 0.0) return false;
   MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows rows, render::ComputeLandmarkRows(model_, params));
-  const double s = std::sqrt(landmark_scale_);
   const int n = static_cast<int>(rows.uv.size());
-  for (int i = 0; i < n; ++i) residuals[i] = s * (rows.uv.data()[i] - level_.landmarks.data()[i]);
-  if (jacobian_row_major != nullptr) {
-    const int P = layout_.total;
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j < P; ++j) jacobian_row_major[i * P + j] = s * rows.jacobian(i, j);
-    }
+  const int P = layout_.total;
+  for (int i = 0; i < n; ++i) {
+    const double s = std::sqrt(landmark_scale_ * landmark_w_[i / 2]);
+    residuals[i] = s * (rows.uv.data()[i] - level_.landmarks.data()[i]);
+    if (jacobian_row_major == nullptr) continue;
+    for (int j = 0; j < P; ++j) jacobian_row_major[i * P + j] = s * rows.jacobian(i, j);
   }
   return true;
 }

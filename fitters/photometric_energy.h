@@ -111,6 +111,7 @@ class PhotometricEnergy {
   render::ParamLayout layout_;
   int reference_pixels_ = 1;
   double landmark_scale_ = 0.0;  // λ_lm / (L d²)
+  std::vector<double> landmark_w_;  // per-landmark weights (all 1 unless given)
   Eigen::MatrixXd prior_sqrt_;   // R x P, prior energy = |prior_sqrt flat|² / 2
   int bounded_begin_ = 0, bounded_end_ = 0;
 };

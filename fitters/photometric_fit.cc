@@ -162,6 +162,18 @@ Status PhotometricFitOptions::Validate() const {
     return InvalidArgumentError("photometric fit options: min_coverage_fraction must be in [0, 1]");
   }
   if (num_threads < 0) return InvalidArgumentError("photometric fit options: num_threads must be >= 0");
+  if (!landmark_weights.empty()) {
+    if (static_cast<int>(landmark_weights.size()) != models::kNumLandmarks) {
+      return InvalidArgumentError("photometric fit options: landmark_weights must have 68 entries, got " +
+                                  std::to_string(landmark_weights.size()));
+    }
+    for (size_t k = 0; k < landmark_weights.size(); ++k) {
+      if (!(landmark_weights[k] >= 0.0) || !std::isfinite(landmark_weights[k])) {
+        return InvalidArgumentError("photometric fit options: landmark_weights[" +
+                                    std::to_string(k) + "] must be finite and >= 0");
+      }
+    }
+  }
   return OkStatus();
 }
 
@@ -305,7 +317,9 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
   if (model.num_landmarks() > 0) {
     MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows lm, render::ComputeLandmarkRows(model, params));
     params.landmarks_2d = lm.uv;
-    if (landmarks_px.cols() > 0) summary.landmark_nme = LandmarkNme(lm.uv, landmarks_px, {});
+    if (landmarks_px.cols() > 0) {
+      summary.landmark_nme = LandmarkNme(lm.uv, landmarks_px, options.landmark_weights);
+    }
   }
   const bool last_converged = !summary.stages.empty() && summary.stages.back().converged;
   summary.converged = !diverged && last_converged &&

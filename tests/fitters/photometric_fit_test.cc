@@ -114,6 +114,13 @@ TEST(PhotometricFitTest, BadInputGivesClearErrors) {
     bad.stages[1].albedo_prior_weight = -1.0;
     EXPECT_EQ(FitCode(pb.image, pb.landmarks, pb.start, bad, &msg), StatusCode::kInvalidArgument);
     bad = options;
+    bad.landmark_weights.assign(67, 1.0);
+    EXPECT_EQ(FitCode(pb.image, pb.landmarks, pb.start, bad, &msg), StatusCode::kInvalidArgument);
+    EXPECT_NE(msg.find("landmark_weights must have 68"), std::string::npos) << msg;
+    bad.landmark_weights.assign(68, 1.0);
+    bad.landmark_weights[3] = -1.0;
+    EXPECT_EQ(FitCode(pb.image, pb.landmarks, pb.start, bad, &msg), StatusCode::kInvalidArgument);
+    bad = options;
     bad.loss_scale = 0.0;
     EXPECT_EQ(FitCode(pb.image, pb.landmarks, pb.start, bad, &msg), StatusCode::kInvalidArgument);
   }
@@ -178,6 +185,8 @@ TEST(PhotometricFitTest, EnergyGradientMatchesCentralDifferences) {
   const render::JacobianModel jm = render::MakeJacobianModel(m);
   PhotometricFitOptions options;
   options.landmark_weight = 0.3;
+  options.landmark_weights.assign(68, 1.0);
+  for (int k = 0; k < 17; ++k) options.landmark_weights[k] = 0.1 * k;  // jaw: 0 .. 1.6
   PhotometricStage stage;
   stage.identity_prior_weight = 0.01;
   stage.expression_prior_weight = 0.02;

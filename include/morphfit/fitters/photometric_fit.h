@@ -7,7 +7,7 @@
 // The energy, at the working resolution of a pyramid level (see below):
 //
 //   E = λ_photo / N · Σ_p w_p ρ(|c_p(θ) - I_p|)                         photometric
-//     + λ_lm / (2 L) · Σ_k |uv_k(θ) - x_k|² / d²                        landmarks
+//     + λ_lm / (2 L) · Σ_k w_k |uv_k(θ) - x_k|² / d²                    landmarks
 //     + ½ λ_id |α|² + ½ λ_exp |β|² + ½ λ_alb |γ|² + ½ λ_light |P l|²    priors
 //
 //  - c_p: the rendered RGB colour of pixel p (render/renderer.h, values ~[0, 1]), I_p the image,
@@ -19,7 +19,8 @@
 //    start of the stage (a constant within a stage), so the term is a mean over the face
 //    and does not grow 4x per finer level.
 //  - Landmarks (when given): uv_k the model's projected landmark k, x_k the target, both in the
-//    level's pixels, L = 68, d the target outer-eye-corner distance (36-45) in the same pixels:
+//    level's pixels, w_k per-landmark weights (default 1), L = 68, d the target
+//    outer-eye-corner distance (36-45) in the same pixels:
 //    the residual is in NME units, resolution-independent. 1% NME costs λ_lm · 5e-5 per point.
 //  - Priors: α, β, γ in sigma units (face_params.h), Gaussian; blendshape expressions are
 //    bounded to [0, 1] instead (projected in Gauss-Newton, Ceres bounds). P l: the lighting minus
@@ -102,6 +103,10 @@ struct PhotometricFitOptions {
   double loss_scale = 0.1;
   double photometric_weight = 1.0;  // λ_photo
   double landmark_weight = 1.0;     // λ_lm (ignored without landmarks)
+  // Per-landmark weights w_k (68, >= 0) multiplying landmark k's term, or empty for all 1.
+  // The term uses the model's fixed landmark vertices: for 300-W-style jaw labels on a turned
+  // face (silhouette points) give the 17 jaw landmarks a low weight.
+  std::vector<double> landmark_weights;
   std::vector<PhotometricStage> stages = DefaultPhotometricStages();
   // Largest extent (px, the larger of width and height of the face's projected bounding box)
   // at pyramid level 0; the crop margin around that box, as a fraction of its size.
