@@ -12,6 +12,7 @@ PACKAGES=(
   opencv-data            # Haar cascades used as fallback face detectors
   libdlib-dev            # HOG face detector + 68-point shape predictor
   libdlib-data           # /usr/share/dlib/shape_predictor_68_face_landmarks.dat
+  libjpeg-dev libpng-dev # dlib's CMake config links libjpeg.so and libpng.so by path
   libhdf5-dev            # .h5 models, fits.h5, synthetic shards
   libdeflate-dev         # fast deflate of synthetic-set chunks (zlib format, HDF5's filter)
   libmatio-dev           # MATLAB .mat (v5 / v7 compressed / v7.3)
