@@ -77,10 +77,7 @@ Status RunDemoFits(const models::MorphableModel& model, const std::string& out_d
   const FaceParams truth = KnownParams(model);
   MORPHFIT_ASSIGN_OR_RETURN(render::RenderResult r,
                             render::Render(model, truth, render::RenderOptions(), nullptr));
-  const cv::Mat wrapped(r.height, r.width, CV_32FC3, r.image.data());
-  cv::Mat bgr, bgr8;
-  cv::cvtColor(wrapped, bgr, cv::COLOR_RGB2BGR);
-  bgr.convertTo(bgr8, CV_8UC3, 255.0);
+  const cv::Mat bgr8 = FloatRgbToBgr8(r.image, r.width, r.height);
   const InputPhoto synthetic{input_dir + "/synthetic_face.png", "synthetic_face"};
   MORPHFIT_RETURN_IF_ERROR(io::WriteImage(synthetic.path, bgr8));
   MORPHFIT_RETURN_IF_ERROR(io::WritePts(input_dir + "/synthetic_face.pts", r.landmarks));

@@ -20,16 +20,6 @@ namespace {
 
 constexpr int kNumLandmarks = 68;
 
-// Float RGB in [0, 1] (after v * scale + offset) -> 8-bit BGR, saturating.
-cv::Mat FloatRgbToBgr8(const std::vector<float>& rgb, int width, int height, double scale = 1.0,
-                       double offset = 0.0) {
-  const cv::Mat wrapped(height, width, CV_32FC3, const_cast<float*>(rgb.data()));
-  cv::Mat bgr, out;
-  cv::cvtColor(wrapped, bgr, cv::COLOR_RGB2BGR);
-  bgr.convertTo(out, CV_8UC3, 255.0 * scale, 255.0 * offset);
-  return out;
-}
-
 Status MakeParentDirectories(const std::string& path) {
   const std::string parent = std::filesystem::path(path).parent_path().string();
   return parent.empty() ? OkStatus() : MakeDirectories(parent);
@@ -49,6 +39,15 @@ FaceRecord FailedRecord(const InputPhoto& photo, const std::string& id, const st
 }
 
 }  // namespace
+
+cv::Mat FloatRgbToBgr8(const std::vector<float>& rgb, int width, int height, double scale,
+                       double offset) {
+  const cv::Mat wrapped(height, width, CV_32FC3, const_cast<float*>(rgb.data()));
+  cv::Mat bgr, out;
+  cv::cvtColor(wrapped, bgr, cv::COLOR_RGB2BGR);
+  bgr.convertTo(out, CV_8UC3, 255.0 * scale, 255.0 * offset);
+  return out;
+}
 
 StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
                                          const std::string& camera, const std::string& jaw,

@@ -79,6 +79,11 @@ class FitJob {
   std::vector<std::unique_ptr<detect::FaceDetector>> free_detectors_;
 };
 
+// Float RGB (row-major, width * height * 3) -> 8-bit BGR of round(255 * (v * scale + offset)),
+// saturating.
+cv::Mat FloatRgbToBgr8(const std::vector<float>& rgb, int width, int height, double scale = 1.0,
+                       double offset = 0.0);
+
 // The overlay: the rendered face blended over the photo, given landmarks in green and the
 // fitted ones (params.landmarks_2d) in red.
 StatusOr<cv::Mat> MakeOverlay(const models::MorphableModel& model, const cv::Mat& bgr,
