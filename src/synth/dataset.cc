@@ -520,7 +520,8 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   // Batches of samples rendered and compressed in parallel, written in order.
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
-  const int64_t batch = std::max<int64_t>(8, 4 * p->num_threads());
+  // Enough samples per batch that uneven per-sample costs (JPEG, blur) balance out.
+  const int64_t batch = std::max<int64_t>(16, 8 * p->num_threads());
   const SampleContext context(model);
   Records records;
   FaceParams layout;
