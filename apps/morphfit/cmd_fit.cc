@@ -139,6 +139,9 @@ int RunFit() {
             << FLAGS_stages << ", " << FLAGS_landmarks << " landmarks)\n";
 
   FitJob fit_job(model, job);
+  if (job.landmarks == LandmarkSource::kDlib && !todo.empty()) {
+    if (Status s = fit_job.PreloadDetector(); !s.ok()) return Fail(s.message());
+  }
   ThreadPool pool(FLAGS_threads);
   ProgressReporter progress("fit", static_cast<int64_t>(todo.size()), &std::cerr);
   std::mutex error_mutex;

@@ -279,6 +279,13 @@ Status FitJob::WriteFaceOutputs(const std::string& id, const cv::Mat& bgr, const
   return WriteFaceParamsJson(json, params);
 }
 
+Status FitJob::PreloadDetector() {
+  MORPHFIT_ASSIGN_OR_RETURN(detect::FaceDetector d, detect::FaceDetector::Create(options_.detector));
+  std::lock_guard<std::mutex> lock(detectors_mutex_);
+  free_detectors_.push_back(std::make_unique<detect::FaceDetector>(std::move(d)));
+  return OkStatus();
+}
+
 std::vector<FaceFit> FitJob::FitPhotoDetailed(const InputPhoto& photo) {
   std::vector<FaceFit> fits;
   auto image = io::ReadImage(photo.path);

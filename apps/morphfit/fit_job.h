@@ -58,6 +58,9 @@ class FitJob {
   // record with id = source when the photo itself is unusable). Thread-safe; each thread
   // borrows its own face detector (loaded on first use).
   std::vector<FaceFit> FitPhotoDetailed(const InputPhoto& photo);
+  // Loads one face detector now (--landmarks dlib), so that a missing shape predictor or
+  // cascade stops the command before the first photo instead of failing every photo.
+  Status PreloadDetector();
   std::vector<FaceRecord> FitPhoto(const InputPhoto& photo);
 
  private:

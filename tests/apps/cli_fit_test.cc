@@ -356,6 +356,10 @@ TEST_F(CliFitTest, BadFlagsAreNamed) {
   auto eval = RunMorphfit("eval --fits " + P("in") + " --ground_truth " + P("in"));
   EXPECT_NE(eval.exit_code, 0);
   EXPECT_NE(eval.output.find("summary.csv"), std::string::npos) << eval.output;
+  auto predictor = RunMorphfit(FitArgs("x") + " --landmarks dlib --shape_predictor " + P("none.dat"));
+  EXPECT_NE(predictor.exit_code, 0);
+  EXPECT_NE(predictor.output.find("none.dat"), std::string::npos) << predictor.output;
+  EXPECT_EQ(predictor.output.find("fit: "), std::string::npos) << "stopped before the first photo";
   auto help = RunMorphfit("fit --help");
   for (const char* flag : {"--input", "--landmarks", "--stages", "--shard", "--resume", "--jaw",
                            "--camera", "--shape_predictor"}) {
