@@ -359,7 +359,8 @@ TEST_F(CliFitTest, BadFlagsAreNamed) {
   auto predictor = RunMorphfit(FitArgs("x") + " --landmarks dlib --shape_predictor " + P("none.dat"));
   EXPECT_NE(predictor.exit_code, 0);
   EXPECT_NE(predictor.output.find("none.dat"), std::string::npos) << predictor.output;
-  EXPECT_EQ(predictor.output.find("fit: "), std::string::npos) << "stopped before the first photo";
+  EXPECT_EQ(predictor.output.find("faces fitted"), std::string::npos) << predictor.output;
+  EXPECT_FALSE(FileExists(P("x/summary.csv"))) << "stopped before the first photo";
   auto help = RunMorphfit("fit --help");
   for (const char* flag : {"--input", "--landmarks", "--stages", "--shard", "--resume", "--jaw",
                            "--camera", "--shape_predictor"}) {
