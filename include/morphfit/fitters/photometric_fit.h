@@ -115,8 +115,8 @@ struct PhotometricFitOptions {
   // Convergence (per stage): the relative energy decrease of an accepted step below
   // function_tolerance, the max-norm of the gradient below gradient_tolerance, or the step's
   // norm below parameter_tolerance x (|θ| + parameter_tolerance); Gauss-Newton also stops when
-  // two accepted steps in a row do not lower the best energy by function_tolerance (visibility
-  // changes at occlusion edges can make the iterates cycle) and returns the best point. The
+  // an accepted step does not lower the best energy by function_tolerance (visibility changes
+  // at occlusion edges can make the iterates cycle) and returns the best point. The
   // float32 fused sums resolve the energy to ~1e-6 relative, hence 1e-5.
   double function_tolerance = 1e-5;
   double gradient_tolerance = 1e-10;
