@@ -209,7 +209,14 @@ FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
   if (pixels != nullptr) {
     // Landmarks, then pixels (the photometric fit starts from the landmark fit and keeps a
     // landmark term; clamped points sit on the photo's border).
-    auto photo_fit = fitters::FitPhotometric(model_, *pixels, inside, params, options_.photometric_fit);
+    // Its landmark term uses the model's fixed landmark vertices: points outside the photo keep
+    // weight 0, and in contour mode the 17 jaw points (silhouette labels) get 0.1.
+    fitters::PhotometricFitOptions photo_options = options_.photometric_fit;
+    photo_options.landmark_weights = fit.landmark_weights;
+    if (fit.jaw_mode == fitters::JawMode::kContour) {
+      for (int i = 0; i < 17; ++i) photo_options.landmark_weights[i] *= 0.1;
+    }
+    auto photo_fit = fitters::FitPhotometric(model_, *pixels, inside, params, photo_options);
     if (!photo_fit.ok()) {
       r.status = "failed";
       r.message = "photometric stage: " + photo_fit.status().message();
