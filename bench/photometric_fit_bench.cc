@@ -74,8 +74,13 @@ void BM_PhotometricFit(benchmark::State& state) {
   options.num_threads = kThreads;
   Run(state, options);
 }
-BENCHMARK(BM_PhotometricFit)->Arg(0)->Arg(1)->ArgName("ceres")->Unit(benchmark::kMillisecond)
-    ->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_PhotometricFit)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("ceres")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 void BM_PhotometricIterations(benchmark::State& state) {
   PhotometricFitOptions options;
@@ -88,8 +93,13 @@ void BM_PhotometricIterations(benchmark::State& state) {
   options.function_tolerance = options.parameter_tolerance = options.gradient_tolerance = 1e-30;
   Run(state, options);
 }
-BENCHMARK(BM_PhotometricIterations)->Arg(0)->Arg(1)->ArgName("ceres")
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_PhotometricIterations)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("ceres")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 }  // namespace
 }  // namespace morphfit::fitters

@@ -37,7 +37,10 @@ class PixelCache final : public ceres::EvaluationCallback {
  public:
   PixelCache(const PhotometricEnergy& energy, const FaceParams& base, const double* x,
              const std::vector<int>& candidates)
-      : energy_(energy), base_(base), x_(x), candidates_(candidates),
+      : energy_(energy),
+        base_(base),
+        x_(x),
+        candidates_(candidates),
         slot_(candidates.size(), -1) {}
 
   void PrepareForEvaluation(bool evaluate_jacobians, bool new_evaluation_point) override {
@@ -65,9 +68,9 @@ class PixelCache final : public ceres::EvaluationCallback {
       }
     }
     evaluated_ = true;
-    StatusOr<render::PixelRows<float>> rows = render::ComputePixelRows<float>(
-        energy_.model(), energy_.jmodel(), p, visibility_, pixels_,
-        energy_.options().render_options, energy_.pool());
+    StatusOr<render::PixelRows<float>> rows =
+        render::ComputePixelRows<float>(energy_.model(), energy_.jmodel(), p, visibility_, pixels_,
+                                        energy_.options().render_options, energy_.pool());
     if (!rows.ok()) return;
     rows_ = std::move(rows).value();
     ok_ = true;
@@ -112,7 +115,8 @@ class PixelCost final : public ceres::CostFunction {
       return true;
     }
     const render::PixelRows<float>& rows = cache_->rows();
-    for (int c = 0; c < 3; ++c) residuals[c] = static_cast<double>(rows.colors[3 * s + c]) - observed_[c];
+    for (int c = 0; c < 3; ++c)
+      residuals[c] = static_cast<double>(rows.colors[3 * s + c]) - observed_[c];
     if (jacobians != nullptr && jacobians[0] != nullptr) {
       for (int c = 0; c < 3; ++c) {
         const float* row = rows.jacobian.row(3 * s + c).data();
@@ -140,8 +144,8 @@ class LandmarkCost final : public ceres::CostFunction {
     FaceParams p = base_;
     const int P = parameter_block_sizes()[0];
     if (!p.SetFromFlat(Eigen::Map<const Eigen::VectorXd>(parameters[0], P)).ok()) return false;
-    StatusOr<bool> ok = energy_.LandmarkResiduals(
-        p, residuals, jacobians != nullptr ? jacobians[0] : nullptr);
+    StatusOr<bool> ok =
+        energy_.LandmarkResiduals(p, residuals, jacobians != nullptr ? jacobians[0] : nullptr);
     return ok.ok() && ok.value();
   }
 
@@ -175,9 +179,12 @@ class PriorCost final : public ceres::CostFunction {
 
 ceres::LossFunction* BaseLoss(render::RobustLoss loss, double scale) {
   switch (loss) {
-    case render::RobustLoss::kHuber: return new ceres::HuberLoss(scale);
-    case render::RobustLoss::kCauchy: return new ceres::CauchyLoss(scale);
-    case render::RobustLoss::kNone: break;
+    case render::RobustLoss::kHuber:
+      return new ceres::HuberLoss(scale);
+    case render::RobustLoss::kCauchy:
+      return new ceres::CauchyLoss(scale);
+    case render::RobustLoss::kNone:
+      break;
   }
   return nullptr;
 }

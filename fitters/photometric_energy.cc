@@ -41,8 +41,8 @@ FaceParams PyramidLevel::ParamsToOriginal(const FaceParams& p, int original_widt
   return out;
 }
 
-PyramidLevel MakeLevel(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px,
-                       int x0, int y0, int crop_w, int crop_h, int factor) {
+PyramidLevel MakeLevel(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px, int x0,
+                       int y0, int crop_w, int crop_h, int factor) {
   PyramidLevel level;
   level.x0 = x0;
   level.y0 = y0;
@@ -80,12 +80,16 @@ PyramidLevel MakeLevel(const PhotometricImage& image, const Eigen::Matrix2Xd& la
 }
 
 PhotometricEnergy::PhotometricEnergy(const models::MorphableModel& model,
-                                     const render::JacobianModel& jmodel,
-                                     const PyramidLevel& level,
+                                     const render::JacobianModel& jmodel, const PyramidLevel& level,
                                      const PhotometricFitOptions& options,
                                      const PhotometricStage& stage, ThreadPool* pool)
-    : model_(model), jmodel_(jmodel), level_(level), options_(options), stage_(stage),
-      pool_(pool), layout_(render::ParamLayout::For(model)) {
+    : model_(model),
+      jmodel_(jmodel),
+      level_(level),
+      options_(options),
+      stage_(stage),
+      pool_(pool),
+      layout_(render::ParamLayout::For(model)) {
   const int num_landmarks = static_cast<int>(level.landmarks.cols());
   if (num_landmarks > 0) {
     const double d =
@@ -133,13 +137,13 @@ StatusOr<EnergyValue> PhotometricEnergy::Evaluate(
                             render::ComputeGeometry<float>(model_, params, pool_));
   EnergyValue e;
   if (fixed_visibility == nullptr) {
-    render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(),
-                                model_.num_vertices(), model_.triangles.data(),
-                                model_.num_triangles(), level_.width, level_.height,
-                                g.perspective, options_.render_options.z_near_mm, pool_,
-                                &e.visibility);
+    render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), model_.num_vertices(),
+                                model_.triangles.data(), model_.num_triangles(), level_.width,
+                                level_.height, g.perspective, options_.render_options.z_near_mm,
+                                pool_, &e.visibility);
   } else if (fixed_visibility->width != level_.width || fixed_visibility->height != level_.height) {
-    return InvalidArgumentError("photometric energy: visibility buffer size differs from the level");
+    return InvalidArgumentError(
+        "photometric energy: visibility buffer size differs from the level");
   }
   const std::vector<int32_t>& triangle =
       fixed_visibility != nullptr ? fixed_visibility->triangle : e.visibility.triangle;
@@ -215,9 +219,11 @@ StatusOr<Linearization> PhotometricEnergy::Linearize(
   lin.hessian = a * ne.jtj;
   lin.gradient = a * ne.jtr;
   if (landmark_scale_ > 0.0) {
-    MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows rows, render::ComputeLandmarkRows(model_, params));
+    MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows rows,
+                              render::ComputeLandmarkRows(model_, params));
     const Eigen::Map<const Eigen::VectorXd> res_uv(rows.uv.data(), rows.uv.size());
-    const Eigen::Map<const Eigen::VectorXd> target(level_.landmarks.data(), level_.landmarks.size());
+    const Eigen::Map<const Eigen::VectorXd> target(level_.landmarks.data(),
+                                                   level_.landmarks.size());
     Eigen::VectorXd w(rows.uv.size());  // per row: the landmark's weight times the scale
     for (Eigen::Index i = 0; i < w.size(); ++i) w[i] = landmark_scale_ * landmark_w_[i / 2];
     lin.hessian.noalias() += rows.jacobian.transpose() * w.asDiagonal() * rows.jacobian;

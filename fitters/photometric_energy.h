@@ -29,8 +29,12 @@ struct PyramidLevel {
   Eigen::Matrix2Xd landmarks;  // 2 x 68 in level pixels, or empty
 
   // Pixel-centre mapping between original pixels and level pixels.
-  double ToLevel(double u_original, int origin) const { return (u_original - origin + 0.5) / factor - 0.5; }
-  double ToOriginal(double u_level, int origin) const { return (u_level + 0.5) * factor - 0.5 + origin; }
+  double ToLevel(double u_original, int origin) const {
+    return (u_original - origin + 0.5) / factor - 0.5;
+  }
+  double ToOriginal(double u_level, int origin) const {
+    return (u_level + 0.5) * factor - 0.5 + origin;
+  }
   // `params` with the camera and image size mapped (original -> level, or back).
   FaceParams ParamsToLevel(const FaceParams& original) const;
   FaceParams ParamsToOriginal(const FaceParams& level, int original_width,
@@ -39,15 +43,15 @@ struct PyramidLevel {
 
 // Builds the level from the full image: crop [x0, x0 + crop_w) x [y0, y0 + crop_h), reduce by
 // `factor` (floor sizes); landmarks_px may be empty.
-PyramidLevel MakeLevel(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px,
-                       int x0, int y0, int crop_w, int crop_h, int factor);
+PyramidLevel MakeLevel(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px, int x0,
+                       int y0, int crop_w, int crop_h, int factor);
 
 struct EnergyValue {
   double photometric = 0.0, landmark = 0.0, prior = 0.0;
   double total = 0.0;
-  int covered = 0;             // covered pixels with weight > 0
-  double weighted_sq = 0.0;    // Σ w |r|² over them (for the RMSE)
-  double weight_sum = 0.0;     // Σ w over them
+  int covered = 0;           // covered pixels with weight > 0
+  double weighted_sq = 0.0;  // Σ w |r|² over them (for the RMSE)
+  double weight_sum = 0.0;   // Σ w over them
   render::VisibilityBuffer visibility;
 };
 
@@ -87,7 +91,9 @@ class PhotometricEnergy {
   // the cost is |r|² / 2) and their P-column Jacobian (row-major 2L x P / R x P).
   StatusOr<bool> LandmarkResiduals(const FaceParams& params, double* residuals,
                                    double* jacobian_row_major) const;
-  int num_landmark_residuals() const { return level_.landmarks.cols() > 0 ? 2 * level_.landmarks.cols() : 0; }
+  int num_landmark_residuals() const {
+    return level_.landmarks.cols() > 0 ? 2 * level_.landmarks.cols() : 0;
+  }
   int num_prior_residuals() const { return static_cast<int>(prior_sqrt_.rows()); }
   // r = prior_sqrt * flat; J = prior_sqrt (R x P).
   const Eigen::MatrixXd& prior_sqrt() const { return prior_sqrt_; }
@@ -110,9 +116,9 @@ class PhotometricEnergy {
   ThreadPool* pool_;
   render::ParamLayout layout_;
   int reference_pixels_ = 1;
-  double landmark_scale_ = 0.0;  // λ_lm / (L d²)
+  double landmark_scale_ = 0.0;     // λ_lm / (L d²)
   std::vector<double> landmark_w_;  // per-landmark weights (all 1 unless given)
-  Eigen::MatrixXd prior_sqrt_;   // R x P, prior energy = |prior_sqrt flat|² / 2
+  Eigen::MatrixXd prior_sqrt_;      // R x P, prior energy = |prior_sqrt flat|² / 2
   int bounded_begin_ = 0, bounded_end_ = 0;
 };
 
@@ -121,11 +127,11 @@ void ProjectToBounds(const PhotometricEnergy& energy, Eigen::VectorXd* flat);
 
 // One stage's solve result.
 struct StageOutcome {
-  FaceParams params;       // level pixels
+  FaceParams params;  // level pixels
   double initial_cost = 0.0, final_cost = 0.0;
   int iterations = 0;
   bool converged = false;
-  bool diverged = false;   // stopped because it could not continue sensibly
+  bool diverged = false;  // stopped because it could not continue sensibly
   std::string termination;
 };
 

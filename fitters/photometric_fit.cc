@@ -17,7 +17,7 @@
 namespace morphfit::fitters {
 namespace {
 
-constexpr int kMinLevelSize = 16;  // smallest crop side (px) at any level
+constexpr int kMinLevelSize = 16;    // smallest crop side (px) at any level
 constexpr int kMinLevelFacePx = 32;  // coarser levels than this face extent are not used
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -27,8 +27,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 Status ValidateImage(const PhotometricImage& image) {
   if (image.width <= 0 || image.height <= 0) {
     return InvalidArgumentError("photometric fit: image: size must be positive, got " +
-                                std::to_string(image.width) + " x " +
-                                std::to_string(image.height));
+                                std::to_string(image.width) + " x " + std::to_string(image.height));
   }
   const size_t n = static_cast<size_t>(image.width) * image.height;
   if (image.rgb.size() != 3 * n) {
@@ -38,10 +37,9 @@ Status ValidateImage(const PhotometricImage& image) {
   }
   for (size_t i = 0; i < image.rgb.size(); ++i) {
     if (!std::isfinite(image.rgb[i])) {
-      return InvalidArgumentError("photometric fit: image: pixel (" +
-                                  std::to_string((i / 3) % image.width) + ", " +
-                                  std::to_string((i / 3) / image.width) +
-                                  ") has a non-finite value");
+      return InvalidArgumentError(
+          "photometric fit: image: pixel (" + std::to_string((i / 3) % image.width) + ", " +
+          std::to_string((i / 3) / image.width) + ") has a non-finite value");
     }
   }
   if (!image.weights.empty()) {
@@ -161,11 +159,13 @@ Status PhotometricFitOptions::Validate() const {
   if (!(min_coverage_fraction >= 0.0 && min_coverage_fraction <= 1.0)) {
     return InvalidArgumentError("photometric fit options: min_coverage_fraction must be in [0, 1]");
   }
-  if (num_threads < 0) return InvalidArgumentError("photometric fit options: num_threads must be >= 0");
+  if (num_threads < 0)
+    return InvalidArgumentError("photometric fit options: num_threads must be >= 0");
   if (!landmark_weights.empty()) {
     if (static_cast<int>(landmark_weights.size()) != models::kNumLandmarks) {
-      return InvalidArgumentError("photometric fit options: landmark_weights must have 68 entries, got " +
-                                  std::to_string(landmark_weights.size()));
+      return InvalidArgumentError(
+          "photometric fit options: landmark_weights must have 68 entries, got " +
+          std::to_string(landmark_weights.size()));
     }
     for (size_t k = 0; k < landmark_weights.size(); ++k) {
       if (!(landmark_weights[k] >= 0.0) || !std::isfinite(landmark_weights[k])) {
@@ -222,8 +222,7 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
     return InvalidArgumentError("photometric fit: initial parameters are for a " +
                                 std::to_string(initial.image_width) + " x " +
                                 std::to_string(initial.image_height) + " image, the image is " +
-                                std::to_string(image.width) + " x " +
-                                std::to_string(image.height));
+                                std::to_string(image.width) + " x " + std::to_string(image.height));
   }
 
   // Crop around the initial face and choose the level-0 reduction.
@@ -237,7 +236,8 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
   if (box.empty() || x1 - x0 < kMinLevelSize || y1 - y0 < kMinLevelSize) {
     return InvalidArgumentError(
         "photometric fit: initial parameters: the face is not inside the image (or smaller "
-        "than " + std::to_string(kMinLevelSize) + " px)");
+        "than " +
+        std::to_string(kMinLevelSize) + " px)");
   }
   const int crop_w = x1 - x0, crop_h = y1 - y0;
   int factor0 = 1;
@@ -307,7 +307,8 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
   }
 
   // Quality in the original image.
-  const PyramidLevel full = MakeLevel(image, Eigen::Matrix2Xd(), 0, 0, image.width, image.height, 1);
+  const PyramidLevel full =
+      MakeLevel(image, Eigen::Matrix2Xd(), 0, 0, image.width, image.height, 1);
   PhotometricStage quality_stage;
   quality_stage.lighting_prior_weight = 0.0;
   PhotometricEnergy quality(model, jmodel, full, options, quality_stage, &pool);
@@ -322,11 +323,10 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
     }
   }
   const bool last_converged = !summary.stages.empty() && summary.stages.back().converged;
-  summary.converged = !diverged && last_converged &&
-                      summary.stages.size() == options.stages.size();
+  summary.converged = !diverged && last_converged && summary.stages.size() == options.stages.size();
   if (!diverged && !last_converged) {
-    summary.message = "the last stage stopped before convergence (" +
-                      summary.stages.back().termination + ")";
+    summary.message =
+        "the last stage stopped before convergence (" + summary.stages.back().termination + ")";
   }
   result.params = params;
   summary.total_time_s = Seconds(start_time);

@@ -140,8 +140,8 @@ StatusOr<StageOutcome> SolveStageGaussNewton(const PhotometricEnergy& energy,
       const double relative = predicted / std::max(e_fixed, 1e-300);
       if (why == "no sufficient decrease along the step") {
         out.converged = relative < 100.0 * opt.function_tolerance;
-        out.termination = "line search found no decrease (predicted relative decrease " +
-                          Fmt(relative) + ")";
+        out.termination =
+            "line search found no decrease (predicted relative decrease " + Fmt(relative) + ")";
       } else {
         out.diverged = true;
         out.termination = "diverged: no usable step (" + why + ")";

@@ -31,8 +31,8 @@ TEST(PhotometricFitSlowTest, RecoversKnownFaceAtTheNoiseFloor) {
   const PhotometricFitSummary& s = r.value().summary;
   const double error = testing::MeanVertexErrorMm(r.value().params, pb.truth);
   const double psnr = testing::MaskedPsnr(r.value().params, pb.clean, pb.mask);
-  std::cout << s.ToString() << "\nstart vertex error " << start_error << " mm, final "
-            << error << " mm, PSNR " << psnr << " dB\n";
+  std::cout << s.ToString() << "\nstart vertex error " << start_error << " mm, final " << error
+            << " mm, PSNR " << psnr << " dB\n";
   EXPECT_TRUE(s.converged) << s.message;
   EXPECT_LT(s.photometric_rmse, 1.2 * kNoise);  // at the noise floor
   EXPECT_GT(s.photometric_rmse, 0.8 * kNoise);  // ... and not below it (no overfitting)

@@ -284,7 +284,8 @@ TEST(PhotometricFitTest, BlendshapeExpressionsStayInTheUnitInterval) {
     stage.identity = stage.albedo = stage.pose = false;
     stage.max_iterations = 4;
     options.stages = {stage};
-    const StatusOr<PhotometricFitResult> r = FitPhotometric(m, pb.image, pb.landmarks, start, options);
+    const StatusOr<PhotometricFitResult> r =
+        FitPhotometric(m, pb.image, pb.landmarks, start, options);
     ASSERT_TRUE(r.ok()) << r.status().message();
     const Eigen::VectorXd& e = r.value().params.expression;
     EXPECT_GE(e.minCoeff(), 0.0) << PhotometricSolverName(solver);

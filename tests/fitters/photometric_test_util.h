@@ -30,10 +30,10 @@ constexpr double kDistanceMm = 500.0;
 struct PhotometricProblem {
   FaceParams truth;
   PhotometricImage image;
-  std::vector<float> clean;     // the noise-free render (RGB)
-  std::vector<uint8_t> mask;    // the truth's skin pixels (also the image's weights)
-  Eigen::Matrix2Xd landmarks;   // the truth's projected landmarks (2 x 68)
-  FaceParams start;             // landmark fit (fixed jaw, focal known), albedo 0, light ambient
+  std::vector<float> clean;    // the noise-free render (RGB)
+  std::vector<uint8_t> mask;   // the truth's skin pixels (also the image's weights)
+  Eigen::Matrix2Xd landmarks;  // the truth's projected landmarks (2 x 68)
+  FaceParams start;            // landmark fit (fixed jaw, focal known), albedo 0, light ambient
 };
 
 // A face of the sample model about `size` x `size` px: identity ~ N(0, 0.7), expression

@@ -71,7 +71,7 @@ struct PhotometricImage {
 // iterations, with which prior weights (per sigma², file comment).
 struct PhotometricStage {
   std::string name;
-  bool pose = true;         // rotation + translation (weak perspective: rotation + camera)
+  bool pose = true;  // rotation + translation (weak perspective: rotation + camera)
   bool identity = false;
   bool expression = false;
   bool albedo = false;
@@ -136,13 +136,13 @@ struct PhotometricFitOptions {
 struct PhotometricStageSummary {
   std::string name;
   int level = 0;
-  int width = 0, height = 0;      // the level's image size
-  double initial_cost = 0.0;      // energy at the start / end of the stage (file comment)
+  int width = 0, height = 0;  // the level's image size
+  double initial_cost = 0.0;  // energy at the start / end of the stage (file comment)
   double final_cost = 0.0;
   int iterations = 0;
   double time_s = 0.0;
-  std::string termination;        // why the stage ended
-  bool converged = false;         // ended by a convergence test
+  std::string termination;  // why the stage ended
+  bool converged = false;   // ended by a convergence test
 };
 
 struct PhotometricFitSummary {
@@ -152,13 +152,13 @@ struct PhotometricFitSummary {
   // without landmarks).
   double photometric_rmse = 0.0;
   double landmark_nme = 0.0;
-  int iterations = 0;             // summed over stages
+  int iterations = 0;  // summed over stages
   double total_time_s = 0.0;
   // Every stage ran without diverging and the last one ended by a convergence test.
   bool converged = false;
-  std::string message;            // why not converged (or empty)
+  std::string message;  // why not converged (or empty)
 
-  std::string ToString() const;   // one line per stage, then the quality figures
+  std::string ToString() const;  // one line per stage, then the quality figures
 };
 
 struct PhotometricFitResult {
