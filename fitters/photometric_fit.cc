@@ -115,7 +115,7 @@ std::vector<PhotometricStage> DefaultPhotometricStages() {
   middle.albedo_prior_weight = middle.lighting_prior_weight = 1e-6;
   PhotometricStage all;
   all.name = "all";
-  all.identity = all.expression = all.albedo = true;
+  all.identity = all.expression = all.albedo = all.focal = true;
   all.level = 0;
   all.max_iterations = 20;
   return {coarse, middle, all};

@@ -31,7 +31,7 @@
 //  The prior weights are per sigma²: the MAP weight for colour noise σ_c per channel over N
 //  pixels is λ_photo σ_c² / N, ~1e-8 for σ_c = 0.02 and a 20k-pixel face. The default 1e-7
 //  (σ_c ~ 0.06, allowing for model mismatch on photos; 1e-6 at the coarser shape stage)
-//  still recovers a synthetic face to 0.11 mm (tests/fitters/photometric_fit_slow_test.cc).
+//  still recovers a synthetic face to 0.16 mm (tests/fitters/photometric_fit_slow_test.cc).
 //  The landmark weight 1 makes a 3% NME (4.5e-4) cost as much as a colour RMSE of 0.017.
 //
 // Coarse-to-fine: the image is cropped to the face (the initial parameters' projected vertices
@@ -86,8 +86,8 @@ struct PhotometricStage {
 };
 
 // "pose+light" at level 2 (10 iterations) -> "shape+albedo" (everything but the focal length,
-// priors 1e-6) at level 1 (10) -> "all" at level 0 (20; priors 1e-7). The focal length comes
-// from the landmark fit and stays fixed by default.
+// priors 1e-6) at level 1 (10) -> "all" at level 0 (20; priors 1e-7; every block free, the
+// pinhole focal length included, starting from the landmark fit's).
 std::vector<PhotometricStage> DefaultPhotometricStages();
 
 struct PhotometricFitOptions {
@@ -98,7 +98,7 @@ struct PhotometricFitOptions {
   // Robust loss on the pixel's RGB residual norm, scale in colour units. Huber bounds an
   // outlier's influence; against occluders (hands, hair, glasses) a redescending Cauchy at a
   // few times the noise level (e.g. 0.02) is needed: with 20% of the face occluded, Cauchy
-  // recovers the shape to 0.1 mm where Huber ends ~20 mm off (photometric_fit_slow_test.cc).
+  // recovers the shape to 0.23 mm where Huber ends ~20 mm off (photometric_fit_slow_test.cc).
   render::RobustLoss loss = render::RobustLoss::kHuber;
   double loss_scale = 0.1;
   double photometric_weight = 1.0;  // λ_photo
