@@ -4,7 +4,8 @@
 // so this benchmark gives it 17 contour lines: from each jaw landmark 24 grid vertices along
 // its row, away from the sheet's centre) and the sample face (51 / 23 modes, its own contour
 // lines). Targets: the silhouette landmarks of a known face (yaw 25 deg) plus 1 px noise.
-// Run: build/<preset>/bench/bench_landmark_fit --benchmark_repetitions=5
+// Both solvers (FitOptions::solver) on the same problem, side by side.
+// Run: taskset -c 0 build/<preset>/bench/bench_landmark_fit --benchmark_repetitions=5
 //      --benchmark_report_aggregates_only=true
 #include <cmath>
 #include <random>
@@ -77,7 +78,8 @@ Eigen::Matrix2Xd Targets(const models::MorphableModel& m) {
 void BM_LandmarkFitContour(benchmark::State& state) {
   const models::MorphableModel& m = Model(static_cast<int>(state.range(0)));
   const Eigen::Matrix2Xd targets = Targets(m);
-  const FitOptions options;  // contour jaw, pinhole, default schedule
+  FitOptions options;  // contour jaw, pinhole, default schedule
+  options.solver = state.range(1) == 0 ? LandmarkSolver::kCeres : LandmarkSolver::kGaussNewton;
   FitSummary last;
   for (auto _ : state) {
     auto fit = FitLandmarks(m, targets, kWidth, kHeight, options);
@@ -94,12 +96,21 @@ void BM_LandmarkFitContour(benchmark::State& state) {
     solves += s.contour_rounds;
   }
   state.counters["lm_iterations"] = iterations;
+  // Time per LM iteration (whole fit / iterations, so it includes each solve's set-up).
+  state.counters["time_per_lm_iteration"] = benchmark::Counter(
+      iterations * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["final_cost"] = last.stages.empty() ? 0.0 : last.stages.back().final_cost;
   state.counters["solves"] = solves;
   state.counters["nme"] = last.landmark_nme;
   state.counters["converged"] = last.converged ? 1 : 0;
   state.counters["modes"] = m.num_identity() + m.num_expression();
 }
-BENCHMARK(BM_LandmarkFitContour)->Arg(0)->Arg(1)->ArgName("model")->Unit(benchmark::kMillisecond);
+// model: 0 BFM-size random, 1 sample face; solver: 0 Ceres, 1 own Levenberg-Marquardt.
+BENCHMARK(BM_LandmarkFitContour)
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->ArgNames({"model", "solver"})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace morphfit::fitters

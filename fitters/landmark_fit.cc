@@ -1,5 +1,6 @@
-// The staged landmark fit (landmark_fit.h): validation, closed-form start, Ceres stages with
-// jaw-contour re-assignment between solves, quality figures.
+// The staged landmark fit (landmark_fit.h): validation, closed-form start, stages solved by the
+// own Levenberg-Marquardt (landmark_gauss_newton.h) or Ceres, with jaw-contour re-assignment
+// between solves, quality figures.
 #include "morphfit/fitters/landmark_fit.h"
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <glog/logging.h>
 
 #include "landmark_costs.h"
+#include "landmark_gauss_newton.h"
 #include "morphfit/fitters/contour.h"
 #include "morphfit/fitters/initial_pose.h"
 
@@ -23,16 +25,7 @@ using models::kNumLandmarks;
 constexpr int kOuterEyeRight = 36;  // iBUG: outer corner of the subject's right eye
 constexpr int kOuterEyeLeft = 45;
 
-// The parameters being fitted, laid out as Ceres parameter blocks.
-struct FitState {
-  Eigen::Vector3d rotation, translation, camera;
-  Eigen::VectorXd identity, expression;
-
-  bool AllFinite() const {
-    return rotation.allFinite() && translation.allFinite() && camera.allFinite() &&
-           identity.allFinite() && expression.allFinite();
-  }
-};
+using FitState = LandmarkState;  // landmark_gauss_newton.h: the Ceres parameter blocks too
 
 // Landmark slots 0..67 hold model.landmarks; in contour mode the candidate vertices follow,
 // line k occupying slots line_slots[k].
@@ -116,9 +109,151 @@ std::unique_ptr<ceres::LossFunction> MakeLoss(RobustLoss loss, double scale_px) 
   return nullptr;
 }
 
+
+using CostList = std::vector<std::unique_ptr<LandmarkReprojectionCost>>;
+
+// One stage's solver: the Ceres problem (built once per stage, solved once per contour round)
+// or the own Levenberg-Marquardt, on the same energy, free blocks, priors and bounds.
+class StageSolver {
+ public:
+  StageSolver(const FitStage& stage, const FitOptions& options, double focal, bool focal_free,
+              bool perspective, bool blendshape, const std::vector<double>& weights,
+              const CostList& costs, FitState* state)
+      : stage_(stage), options_(options), ceres_(options.solver == LandmarkSolver::kCeres) {
+    const int k_id = static_cast<int>(state->identity.size());
+    const int k_exp = static_cast<int>(state->expression.size());
+    solve_options_.max_iterations = stage.max_iterations;
+    solve_options_.function_tolerance = options.function_tolerance;
+    solve_options_.gradient_tolerance = options.gradient_tolerance;
+    solve_options_.parameter_tolerance = options.parameter_tolerance;
+    problem_.costs = &costs;
+    problem_.weights = &weights;
+    problem_.loss = stage.loss;
+    problem_.loss_scale_px = stage.loss_scale_px;
+    problem_.rotation_free = stage.pose;
+    problem_.translation_free = stage.pose && perspective;
+    if (focal_free) {
+      problem_.camera_free[0] = true;
+      problem_.camera_lower[0] = focal / options.focal_range;
+      problem_.camera_upper[0] = focal * options.focal_range;
+    } else if (!perspective && stage.pose) {
+      problem_.camera_free[0] = problem_.camera_free[1] = problem_.camera_free[2] = true;
+    }
+    problem_.identity_free = stage.identity && k_id > 0;
+    problem_.expression_free = stage.expression && k_exp > 0;
+    problem_.identity_prior_weight = stage.identity_prior_weight;
+    problem_.expression_prior_weight = blendshape ? 0.0 : stage.expression_prior_weight;
+    problem_.expression_bounded = blendshape;
+    if (ceres_) BuildCeresProblem(costs, weights, state);
+  }
+
+  LandmarkSolveSummary Solve(FitState* state) {
+    if (!ceres_) return SolveLandmarkLevenbergMarquardt(problem_, solve_options_, state);
+    ceres::Solver::Options solver_options;
+    solver_options.minimizer_type = ceres::TRUST_REGION;
+    solver_options.trust_region_strategy_type = ceres::LEVENBERG_MARQUARDT;
+    solver_options.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;
+    solver_options.num_threads = 1;
+    solver_options.max_num_iterations = stage_.max_iterations;
+    solver_options.function_tolerance = options_.function_tolerance;
+    solver_options.gradient_tolerance = options_.gradient_tolerance;
+    solver_options.parameter_tolerance = options_.parameter_tolerance;
+    solver_options.logging_type = ceres::SILENT;
+    VlogIterations vlog(stage_.name);
+    if (VLOG_IS_ON(2)) solver_options.callbacks.push_back(&vlog);
+    ceres::Solver::Summary solve;
+    ceres::Solve(solver_options, ceres_problem_.get(), &solve);
+    LandmarkSolveSummary out;
+    out.initial_cost = solve.initial_cost;
+    out.final_cost = solve.final_cost;
+    out.iterations = static_cast<int>(solve.iterations.size()) - 1;
+    out.termination = std::string(ceres::TerminationTypeToString(solve.termination_type)) +
+                      ": " + solve.message;
+    out.converged = solve.termination_type == ceres::CONVERGENCE;
+    out.usable = solve.IsSolutionUsable();
+    return out;
+  }
+
+ private:
+  void BuildCeresProblem(const CostList& costs, const std::vector<double>& weights,
+                         FitState* state) {
+    const int k_id = static_cast<int>(state->identity.size());
+    const int k_exp = static_cast<int>(state->expression.size());
+    // The problem holds pointers to the loss and priors (it owns only the ScaledLoss wrappers
+    // and the manifold); members declared before it outlive it.
+    loss_ = MakeLoss(stage_.loss, stage_.loss_scale_px);
+    ceres::Problem::Options problem_options;
+    problem_options.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
+    ceres_problem_ = std::make_unique<ceres::Problem>(problem_options);
+    ceres::Problem& problem = *ceres_problem_;
+    std::vector<double*> blocks = {state->rotation.data(), state->translation.data(),
+                                   state->camera.data()};
+    if (k_id > 0) blocks.push_back(state->identity.data());
+    if (k_exp > 0) blocks.push_back(state->expression.data());
+    for (int k = 0; k < kNumLandmarks; ++k) {
+      if (!(weights[k] > 0.0)) continue;
+      problem.AddResidualBlock(
+          costs[k].get(), new ceres::ScaledLoss(loss_.get(), weights[k], ceres::DO_NOT_TAKE_OWNERSHIP),
+          blocks);
+    }
+    if (!problem_.rotation_free) problem.SetParameterBlockConstant(state->rotation.data());
+    if (!problem_.translation_free) problem.SetParameterBlockConstant(state->translation.data());
+    if (problem_.camera_free[0] && !problem_.camera_free[1]) {
+      // Pinhole with the focal estimated: the principal point stays fixed.
+      problem.SetManifold(state->camera.data(), new ceres::SubsetManifold(3, {1, 2}));
+      problem.SetParameterLowerBound(state->camera.data(), 0, problem_.camera_lower[0]);
+      problem.SetParameterUpperBound(state->camera.data(), 0, problem_.camera_upper[0]);
+    } else if (!problem_.camera_free[0]) {
+      problem.SetParameterBlockConstant(state->camera.data());
+    }
+    if (k_id > 0) {
+      if (!problem_.identity_free) {
+        problem.SetParameterBlockConstant(state->identity.data());
+      } else if (problem_.identity_prior_weight > 0.0) {
+        priors_.emplace_back(CoefficientPriorCost::Create(k_id, problem_.identity_prior_weight));
+        problem.AddResidualBlock(priors_.back().get(), nullptr, state->identity.data());
+      }
+    }
+    if (k_exp > 0) {
+      if (problem_.expression_bounded) {
+        for (int j = 0; j < k_exp; ++j) {
+          problem.SetParameterLowerBound(state->expression.data(), j, 0.0);
+          problem.SetParameterUpperBound(state->expression.data(), j, 1.0);
+        }
+      }
+      if (!problem_.expression_free) {
+        problem.SetParameterBlockConstant(state->expression.data());
+      } else if (problem_.expression_prior_weight > 0.0) {
+        priors_.emplace_back(CoefficientPriorCost::Create(k_exp, problem_.expression_prior_weight));
+        problem.AddResidualBlock(priors_.back().get(), nullptr, state->expression.data());
+      }
+    }
+  }
+
+  const FitStage& stage_;
+  const FitOptions& options_;
+  const bool ceres_;
+  LandmarkProblem problem_;
+  LandmarkSolveOptions solve_options_;
+  std::unique_ptr<ceres::LossFunction> loss_;
+  std::vector<std::unique_ptr<CoefficientPriorCost>> priors_;
+  std::unique_ptr<ceres::Problem> ceres_problem_;  // last: destroyed before loss_ and priors_
+};
+
 }  // namespace
 
 const char* JawModeName(JawMode mode) { return mode == JawMode::kContour ? "contour" : "fixed"; }
+
+const char* LandmarkSolverName(LandmarkSolver solver) {
+  return solver == LandmarkSolver::kCeres ? "ceres" : "gn";
+}
+
+StatusOr<LandmarkSolver> ParseLandmarkSolver(const std::string& name) {
+  if (name == "ceres") return LandmarkSolver::kCeres;
+  if (name == "gn") return LandmarkSolver::kGaussNewton;
+  return InvalidArgumentError("landmark solver: expected \"ceres\" or \"gn\", got \"" + name +
+                              "\"");
+}
 
 StatusOr<JawMode> ParseJawMode(const std::string& name) {
   if (name == "contour") return JawMode::kContour;
@@ -316,82 +451,20 @@ StatusOr<FitResult> FitLandmarks(const models::MorphableModel& model,
     const auto stage_start = std::chrono::steady_clock::now();
     StageSummary& ss = summary.stages.emplace_back();
     ss.name = stage.name;
-    // Declared before the problem, which holds pointers to them (it owns only the ScaledLoss
-    // wrappers and the manifold).
-    const std::unique_ptr<ceres::LossFunction> loss = MakeLoss(stage.loss, stage.loss_scale_px);
-    std::vector<std::unique_ptr<CoefficientPriorCost>> priors;
-    ceres::Problem::Options problem_options;
-    problem_options.cost_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
-    ceres::Problem problem(problem_options);
-    std::vector<double*> blocks = {state.rotation.data(), state.translation.data(),
-                                   state.camera.data()};
-    if (k_id > 0) blocks.push_back(state.identity.data());
-    if (k_exp > 0) blocks.push_back(state.expression.data());
-    for (int k = 0; k < kNumLandmarks; ++k) {
-      if (!(weights[k] > 0.0)) continue;
-      problem.AddResidualBlock(costs[k].get(),
-                               new ceres::ScaledLoss(loss.get(), weights[k], ceres::DO_NOT_TAKE_OWNERSHIP),
-                               blocks);
-    }
-    if (!stage.pose) problem.SetParameterBlockConstant(state.rotation.data());
-    if (!stage.pose || !perspective) problem.SetParameterBlockConstant(state.translation.data());
     const bool focal_free = perspective && stage.focal && options.estimate_focal;
-    if (focal_free) {
-      problem.SetManifold(state.camera.data(), new ceres::SubsetManifold(3, {1, 2}));
-      problem.SetParameterLowerBound(state.camera.data(), 0, focal / options.focal_range);
-      problem.SetParameterUpperBound(state.camera.data(), 0, focal * options.focal_range);
-    } else if (perspective || !stage.pose) {
-      // Pinhole: principal point fixed, focal fixed here; weak: scale and offset are pose.
-      problem.SetParameterBlockConstant(state.camera.data());
-    }
-    if (k_id > 0) {
-      if (!stage.identity) {
-        problem.SetParameterBlockConstant(state.identity.data());
-      } else if (stage.identity_prior_weight > 0.0) {
-        priors.emplace_back(CoefficientPriorCost::Create(k_id, stage.identity_prior_weight));
-        problem.AddResidualBlock(priors.back().get(), nullptr, state.identity.data());
-      }
-    }
-    if (k_exp > 0) {
-      if (blendshape) {
-        for (int j = 0; j < k_exp; ++j) {
-          problem.SetParameterLowerBound(state.expression.data(), j, 0.0);
-          problem.SetParameterUpperBound(state.expression.data(), j, 1.0);
-        }
-      }
-      if (!stage.expression) {
-        problem.SetParameterBlockConstant(state.expression.data());
-      } else if (!blendshape && stage.expression_prior_weight > 0.0) {
-        priors.emplace_back(CoefficientPriorCost::Create(k_exp, stage.expression_prior_weight));
-        problem.AddResidualBlock(priors.back().get(), nullptr, state.expression.data());
-      }
-    }
-    ceres::Solver::Options solver_options;
-    solver_options.minimizer_type = ceres::TRUST_REGION;
-    solver_options.trust_region_strategy_type = ceres::LEVENBERG_MARQUARDT;
-    solver_options.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;
-    solver_options.num_threads = 1;
-    solver_options.max_num_iterations = stage.max_iterations;
-    solver_options.function_tolerance = options.function_tolerance;
-    solver_options.gradient_tolerance = options.gradient_tolerance;
-    solver_options.parameter_tolerance = options.parameter_tolerance;
-    solver_options.logging_type = ceres::SILENT;
-    VlogIterations vlog(stage.name);
-    if (VLOG_IS_ON(2)) solver_options.callbacks.push_back(&vlog);
-
+    StageSolver solver(stage, options, focal, focal_free, perspective, blendshape, weights, costs,
+                       &state);
     const int rounds = contour ? options.max_contour_rounds : 1;
     for (int round = 0; round < rounds; ++round) {
       const FitState before = state;
-      ceres::Solver::Summary solve;
-      ceres::Solve(solver_options, &problem, &solve);
+      const LandmarkSolveSummary solve = solver.Solve(&state);
       if (round == 0) ss.initial_cost = solve.initial_cost;
       ss.final_cost = solve.final_cost;
-      ss.iterations += static_cast<int>(solve.iterations.size()) - 1;
+      ss.iterations += solve.iterations;
       ss.contour_rounds = round + 1;
-      ss.termination = std::string(ceres::TerminationTypeToString(solve.termination_type)) +
-                       ": " + solve.message;
-      ss.solver_converged = solve.termination_type == ceres::CONVERGENCE;
-      if (!solve.IsSolutionUsable() || !state.AllFinite() || !std::isfinite(solve.final_cost)) {
+      ss.termination = solve.termination;
+      ss.solver_converged = solve.converged;
+      if (!solve.usable || !state.AllFinite() || !std::isfinite(solve.final_cost)) {
         state = before;
         failed = true;
         summary.message = "stage \"" + stage.name + "\" failed (" + ss.termination +

@@ -1,7 +1,8 @@
 // Landmark fitting (DESIGN.md "Fitting", stages 1-2): from 68 image landmarks (iBUG order,
 // 0-based pixels of a width x height image) to FaceParams pose, identity and expression.
-// Closed-form initial pose (initial_pose.h), then a staged Levenberg-Marquardt schedule on
-// Ceres with analytic Jacobians: per-landmark weighted, robust reprojection residuals (px) plus
+// Closed-form initial pose (initial_pose.h), then a staged Levenberg-Marquardt schedule (the
+// own solver or Ceres: FitOptions::solver) with analytic Jacobians: per-landmark weighted,
+// robust reprojection residuals (px) plus
 // sigma-normalised Gaussian priors on identity and PCA expressions; blendshape expressions are
 // bounded to [0, 1] instead. Jaw landmarks either follow the silhouette (JawMode::kContour,
 // 300-W-style labels, re-assigned between solves: contour.h) or fixed vertices (kFixed,
@@ -28,6 +29,14 @@ namespace morphfit::fitters {
 enum class JawMode { kContour, kFixed };
 const char* JawModeName(JawMode mode);  // "contour" | "fixed"
 StatusOr<JawMode> ParseJawMode(const std::string& name);
+
+// The nonlinear least-squares solver of the stages, both on the same energy (file comment):
+// kGaussNewton, the own Levenberg-Marquardt on the small dense normal equations (Cholesky,
+// fitters/landmark_gauss_newton.h), the default, about 10x faster (bench/RESULTS.md); kCeres,
+// Ceres' Levenberg-Marquardt (DENSE_NORMAL_CHOLESKY), the reference.
+enum class LandmarkSolver { kCeres, kGaussNewton };
+const char* LandmarkSolverName(LandmarkSolver solver);  // "ceres" | "gn"
+StatusOr<LandmarkSolver> ParseLandmarkSolver(const std::string& name);
 
 // Robust loss on a landmark's pixel distance (render::RobustLoss: kNone, kHuber, kCauchy).
 using render::RobustLoss;
@@ -61,12 +70,13 @@ double DefaultFocalPx(int width, int height);
 struct FitOptions {
   CameraType camera_type = CameraType::kPinhole;
   JawMode jaw_mode = JawMode::kContour;
+  LandmarkSolver solver = LandmarkSolver::kGaussNewton;
   // Pinhole focal length in px: the starting value (or the fixed one when estimate_focal is
   // false); <= 0 means DefaultFocalPx. The principal point is the image centre
   // ((width - 1) / 2, (height - 1) / 2) and is never estimated.
   double focal_px = 0.0;
   bool estimate_focal = true;
-  // An estimated focal stays within [focal / focal_range, focal * focal_range] (Ceres bounds).
+  // An estimated focal stays within [focal / focal_range, focal * focal_range] (bounds).
   double focal_range = 4.0;
   std::vector<FitStage> stages = DefaultFitStages();
   // Per-landmark weights (68, >= 0; 0 drops the point) or empty for all 1.
@@ -95,7 +105,7 @@ struct StageSummary {
   int iterations = 0;          // Levenberg-Marquardt iterations, summed over contour rounds
   int contour_rounds = 0;      // solves (1 in fixed mode)
   double time_s = 0.0;
-  std::string termination;     // Ceres' termination type and message of the last solve
+  std::string termination;     // the solver's termination type and message of the last solve
   bool solver_converged = false;  // the last solve ended by a convergence test
 };
 

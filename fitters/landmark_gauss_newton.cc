@@ -1,0 +1,333 @@
+// The own Levenberg-Marquardt solver of the landmark fit (landmark_gauss_newton.h).
+#include "landmark_gauss_newton.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <Eigen/Cholesky>
+#include <glog/logging.h>
+
+#include "morphfit/math/pixel_jacobian.h"
+
+namespace morphfit::fitters {
+namespace {
+
+using models::kNumLandmarks;
+
+// Ceres' Levenberg-Marquardt defaults (ceres::Solver::Options), so that both solvers take
+// comparable paths: initial and largest trust-region radius, the smallest before giving up,
+// the clamp of the Marquardt diagonal and the least accepted ratio of actual to predicted decrease.
+constexpr double kInitialRadius = 1e4;
+constexpr double kMaxRadius = 1e16;
+constexpr double kMinRadius = 1e-32;
+constexpr double kMinDiagonal = 1e-6;
+constexpr double kMaxDiagonal = 1e32;
+constexpr double kMinRelativeDecrease = 1e-3;
+
+// Column offsets of the free parameters (-1: held).
+struct Layout {
+  int rotation = -1, translation = -1, identity = -1, expression = -1;
+  int camera[3] = {-1, -1, -1};
+  int k_id = 0, k_exp = 0;
+  int n = 0;
+
+  Layout(const LandmarkProblem& p, const LandmarkState& s)
+      : k_id(static_cast<int>(s.identity.size())), k_exp(static_cast<int>(s.expression.size())) {
+    if (p.rotation_free) rotation = Take(3);
+    if (p.translation_free) translation = Take(3);
+    for (int i = 0; i < 3; ++i) {
+      if (p.camera_free[i]) camera[i] = Take(1);
+    }
+    if (p.identity_free && k_id > 0) identity = Take(k_id);
+    if (p.expression_free && k_exp > 0) expression = Take(k_exp);
+  }
+  int Take(int size) {
+    const int at = n;
+    n += size;
+    return at;
+  }
+
+  Eigen::VectorXd Gather(const LandmarkState& s) const {
+    Eigen::VectorXd x(n);
+    if (rotation >= 0) x.segment<3>(rotation) = s.rotation;
+    if (translation >= 0) x.segment<3>(translation) = s.translation;
+    for (int i = 0; i < 3; ++i) {
+      if (camera[i] >= 0) x[camera[i]] = s.camera[i];
+    }
+    if (identity >= 0) x.segment(identity, k_id) = s.identity;
+    if (expression >= 0) x.segment(expression, k_exp) = s.expression;
+    return x;
+  }
+  void Scatter(const Eigen::VectorXd& x, LandmarkState* s) const {
+    if (rotation >= 0) s->rotation = x.segment<3>(rotation);
+    if (translation >= 0) s->translation = x.segment<3>(translation);
+    for (int i = 0; i < 3; ++i) {
+      if (camera[i] >= 0) s->camera[i] = x[camera[i]];
+    }
+    if (identity >= 0) s->identity = x.segment(identity, k_id);
+    if (expression >= 0) s->expression = x.segment(expression, k_exp);
+  }
+  void Bounds(const LandmarkProblem& p, Eigen::VectorXd* lower, Eigen::VectorXd* upper) const {
+    const double inf = std::numeric_limits<double>::infinity();
+    lower->setConstant(n, -inf);
+    upper->setConstant(n, inf);
+    for (int i = 0; i < 3; ++i) {
+      if (camera[i] >= 0) {
+        (*lower)[camera[i]] = p.camera_lower[i];
+        (*upper)[camera[i]] = p.camera_upper[i];
+      }
+    }
+    if (expression >= 0 && p.expression_bounded) {
+      lower->segment(expression, k_exp).setZero();
+      upper->segment(expression, k_exp).setOnes();
+    }
+  }
+};
+
+// Scratch of one solve: the weighted rows transposed (column i = row i of sqrt(W) J, so that
+// each landmark writes contiguous memory) and the weighted residuals.
+struct Rows {
+  Eigen::MatrixXd jt;  // n x m
+  Eigen::VectorXd r;   // m
+  std::vector<double> block[5];
+};
+
+// Energy (and with `rows`, the weighted Jacobian rows and residuals) at `s`.
+bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
+              double* cost, Rows* rows) {
+  const double* params[5] = {s.rotation.data(), s.translation.data(), s.camera.data(), nullptr,
+                             nullptr};
+  int num_blocks = 3;
+  int id_block = -1, exp_block = -1;
+  if (layout.k_id > 0) {
+    id_block = num_blocks;
+    params[num_blocks++] = s.identity.data();
+  }
+  if (layout.k_exp > 0) {
+    exp_block = num_blocks;
+    params[num_blocks++] = s.expression.data();
+  }
+  double* jac[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+  if (rows != nullptr) {
+    const int sizes[5] = {3, 3, 3, layout.k_id, layout.k_exp};
+    const bool wanted[5] = {layout.rotation >= 0, layout.translation >= 0,
+                            layout.camera[0] >= 0 || layout.camera[1] >= 0 || layout.camera[2] >= 0,
+                            layout.identity >= 0, layout.expression >= 0};
+    for (int b = 0; b < 5; ++b) {
+      if (!wanted[b]) continue;
+      const int index = b < 3 ? b : (b == 3 ? id_block : exp_block);
+      rows->block[b].resize(2 * sizes[b]);
+      jac[index] = rows->block[b].data();
+    }
+  }
+  const std::vector<double>& weights = *p.weights;
+  double sum = 0.0;
+  int row = 0;
+  for (int k = 0; k < kNumLandmarks; ++k) {
+    const double w = weights[k];
+    if (!(w > 0.0)) continue;
+    double r[2];
+    if (!(*p.costs)[k]->Evaluate(params, r, rows != nullptr ? jac : nullptr)) return false;
+    double rho = 0.0;
+    const double omega = math::RobustWeight(p.loss, p.loss_scale_px, std::hypot(r[0], r[1]), &rho);
+    sum += w * rho;
+    if (rows == nullptr) continue;
+    const double scale = std::sqrt(w * omega);
+    for (int i = 0; i < 2; ++i, ++row) {
+      rows->r[row] = scale * r[i];
+      double* col = rows->jt.col(row).data();
+      auto copy = [&](int offset, const std::vector<double>& j, int size) {
+        for (int c = 0; c < size; ++c) col[offset + c] = scale * j[i * size + c];
+      };
+      if (layout.rotation >= 0) copy(layout.rotation, rows->block[0], 3);
+      if (layout.translation >= 0) copy(layout.translation, rows->block[1], 3);
+      for (int c = 0; c < 3; ++c) {
+        if (layout.camera[c] >= 0) col[layout.camera[c]] = scale * rows->block[2][i * 3 + c];
+      }
+      if (layout.identity >= 0) copy(layout.identity, rows->block[3], layout.k_id);
+      if (layout.expression >= 0) copy(layout.expression, rows->block[4], layout.k_exp);
+    }
+  }
+  if (layout.identity >= 0) sum += 0.5 * p.identity_prior_weight * s.identity.squaredNorm();
+  if (layout.expression >= 0) sum += 0.5 * p.expression_prior_weight * s.expression.squaredNorm();
+  *cost = sum;
+  return std::isfinite(sum);
+}
+
+int CountRows(const LandmarkProblem& p) {
+  int m = 0;
+  for (int k = 0; k < kNumLandmarks; ++k) m += (*p.weights)[k] > 0.0 ? 2 : 0;
+  return m;
+}
+
+// Gradient and Gauss-Newton matrix (lower triangle) from the rows and priors.
+bool NormalEquations(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
+                     Rows* rows, double* cost, Eigen::VectorXd* g, Eigen::MatrixXd* a) {
+  if (!Evaluate(p, layout, s, cost, rows)) return false;
+  a->setZero(layout.n, layout.n);
+  a->selfadjointView<Eigen::Lower>().rankUpdate(rows->jt);
+  g->noalias() = rows->jt * rows->r;
+  if (layout.identity >= 0 && p.identity_prior_weight > 0.0) {
+    a->diagonal().segment(layout.identity, layout.k_id).array() += p.identity_prior_weight;
+    g->segment(layout.identity, layout.k_id) += p.identity_prior_weight * s.identity;
+  }
+  if (layout.expression >= 0 && p.expression_prior_weight > 0.0) {
+    a->diagonal().segment(layout.expression, layout.k_exp).array() += p.expression_prior_weight;
+    g->segment(layout.expression, layout.k_exp) += p.expression_prior_weight * s.expression;
+  }
+  return true;
+}
+
+void PrepareRows(const LandmarkProblem& p, const Layout& layout, Rows* rows) {
+  const int m = CountRows(p);
+  rows->jt.setZero(layout.n, m);
+  rows->r.setZero(m);
+}
+
+std::string Fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+bool LandmarkEnergyValue(const LandmarkProblem& problem, const LandmarkState& state,
+                         double* cost) {
+  const Layout layout(problem, state);
+  return Evaluate(problem, layout, state, cost, nullptr);
+}
+
+bool LandmarkNormalEquations(const LandmarkProblem& problem, const LandmarkState& state,
+                             double* cost, Eigen::VectorXd* gradient, Eigen::MatrixXd* hessian) {
+  const Layout layout(problem, state);
+  Rows rows;
+  PrepareRows(problem, layout, &rows);
+  return NormalEquations(problem, layout, state, &rows, cost, gradient, hessian);
+}
+
+LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& problem,
+                                                     const LandmarkSolveOptions& options,
+                                                     LandmarkState* state) {
+  CHECK(problem.costs != nullptr && problem.weights != nullptr);
+  CHECK_EQ(problem.costs->size(), static_cast<size_t>(kNumLandmarks));
+  CHECK_EQ(problem.weights->size(), static_cast<size_t>(kNumLandmarks));
+  LandmarkSolveSummary out;
+  const Layout layout(problem, *state);
+  Rows rows;
+  PrepareRows(problem, layout, &rows);
+  double cost = 0.0;
+  Eigen::VectorXd g(layout.n), lower, upper;
+  Eigen::MatrixXd a(layout.n, layout.n), damped(layout.n, layout.n);
+  if (!NormalEquations(problem, layout, *state, &rows, &cost, &g, &a)) {
+    out.termination = "FAILURE: the energy cannot be evaluated at the start (a landmark behind "
+                      "the camera or a non-finite value)";
+    return out;
+  }
+  out.usable = true;
+  out.initial_cost = out.final_cost = cost;
+  layout.Bounds(problem, &lower, &upper);
+  Eigen::VectorXd x = layout.Gather(*state);
+  LandmarkState candidate = *state;
+
+  // Max-norm of x - Project(x - g): Ceres' gradient test with bounds.
+  auto projected_gradient = [&]() {
+    return (x - (x - g).cwiseMax(lower).cwiseMin(upper)).lpNorm<Eigen::Infinity>();
+  };
+  auto converge = [&](const std::string& why) {
+    out.converged = true;
+    out.termination = "CONVERGENCE: " + why;
+  };
+  if (layout.n == 0 || projected_gradient() <= options.gradient_tolerance) {
+    converge("Gradient tolerance reached at the start");
+    return out;
+  }
+
+  Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(layout.n);
+  Eigen::VectorXd rhs(layout.n), step(layout.n), x_new(layout.n);
+  double radius = kInitialRadius, decrease_factor = 2.0;
+  auto reject = [&]() {
+    radius /= decrease_factor;
+    decrease_factor *= 2.0;
+  };
+  while (out.iterations < options.max_iterations) {
+    ++out.iterations;
+    // (JᵀWJ + D / radius) step = -g, D = clamped diag(JᵀWJ); variables at a bound with the
+    // gradient pushing outward are held (row and column of the identity, right side 0).
+    damped = a;
+    damped.diagonal() += a.diagonal().cwiseMax(kMinDiagonal).cwiseMin(kMaxDiagonal) / radius;
+    rhs = -g;
+    for (int i = 0; i < layout.n; ++i) {
+      const bool held = (x[i] <= lower[i] && g[i] > 0.0) || (x[i] >= upper[i] && g[i] < 0.0);
+      if (!held) continue;
+      damped.row(i).setZero();
+      damped.col(i).setZero();
+      damped(i, i) = 1.0;
+      rhs[i] = 0.0;
+    }
+    llt.compute(damped);
+    if (llt.info() != Eigen::Success) {
+      reject();
+      continue;
+    }
+    x_new = (x + llt.solve(rhs)).cwiseMax(lower).cwiseMin(upper);
+    step = x_new - x;
+    if (step.norm() <= (x.norm() + options.parameter_tolerance) * options.parameter_tolerance) {
+      converge("Parameter tolerance reached. |step| " + Fmt(step.norm()));
+      break;
+    }
+    const double model_decrease =
+        -(g.dot(step) + 0.5 * step.dot(a.selfadjointView<Eigen::Lower>() * step));
+    layout.Scatter(x_new, &candidate);
+    double new_cost = 0.0;
+    const bool valid = candidate.AllFinite() && Evaluate(problem, layout, candidate, &new_cost, nullptr);
+    VLOG(2) << "landmark LM iteration " << out.iterations << ": cost " << cost << " -> "
+            << (valid ? new_cost : std::numeric_limits<double>::infinity()) << " (model "
+            << model_decrease << "), |step| " << step.norm() << ", radius " << radius;
+    if (valid && std::abs(cost - new_cost) <= options.function_tolerance * cost) {
+      const double relative = std::abs(cost - new_cost) / cost;
+      if (new_cost < cost) {
+        x = x_new;
+        *state = candidate;
+        cost = new_cost;
+      }
+      converge("Function tolerance reached. |cost_change|/cost " + Fmt(relative) + " <= " +
+               Fmt(options.function_tolerance));
+      break;
+    }
+    if (!valid || !(model_decrease > 0.0) ||
+        (cost - new_cost) / model_decrease <= kMinRelativeDecrease) {
+      reject();
+      if (radius < kMinRadius) {
+        converge("Minimum trust region radius reached");
+        break;
+      }
+      continue;
+    }
+    // Accepted: Nielsen's radius update, then the normal equations at the new point.
+    const double quality = (cost - new_cost) / model_decrease;
+    radius = std::min(kMaxRadius, radius / std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * quality - 1.0, 3)));
+    decrease_factor = 2.0;
+    x = x_new;
+    *state = candidate;
+    if (!NormalEquations(problem, layout, *state, &rows, &cost, &g, &a)) {
+      // Evaluate succeeded at this point a moment ago; only a non-finite row can get here.
+      out.termination = "FAILURE: non-finite Jacobian";
+      out.usable = false;
+      break;
+    }
+    if (projected_gradient() <= options.gradient_tolerance) {
+      converge("Gradient tolerance reached");
+      break;
+    }
+  }
+  if (out.termination.empty()) {
+    out.termination = "NO_CONVERGENCE: Maximum number of iterations reached (" +
+                      std::to_string(options.max_iterations) + ")";
+  }
+  out.final_cost = cost;
+  return out;
+}
+
+}  // namespace morphfit::fitters
