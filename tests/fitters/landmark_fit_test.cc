@@ -89,10 +89,17 @@ TEST(LandmarkFit, EstimatesFocalLength) {
 }
 
 // 1 px Gaussian noise on all 68 points (fixed jaw vertices, focal known, default priors: the
-// MAP weights for N(0, 1) identity). The faces are ~260 px wide with yaw within +-40 deg. The
-// pose error is not noise-limited but set by the identity/expression modes that mimic a small
-// turn (at 1 m, a face ~180 px wide, the worst is about the same: 1.5 deg). Measured over 10 faces: mean 0.77 deg,
-// worst 1.35 deg; the mean is held to 1 deg, each face to 1.5 deg.
+// MAP weights for N(0, 1) identity). The faces are ~260 px wide with yaw within +-40 deg.
+// Measured over these 10 faces (both solvers alike): mean 0.77 deg, worst 1.35 deg (seed 27;
+// seed 29 1.34). Why not 1 deg: neither the focal length (held here) nor the contour (fixed
+// jaw) but the joint fit of shape and pose. The same fits on the noise-free targets already
+// miss by up to 1.74 deg (seed 27; 1.25 for seed 29): identity/expression modes that mimic a
+// small turn, pulled toward 0 by the prior, trade against the rotation. Without the prior
+// (weights 1e-8) the noisy fits get worse (up to 7.6 deg, seed 23), with prior weight 10 the
+// worst is 1.7 deg; 20 noise draws per face give mean 0.85, worst 2.85 deg (seed 27). With
+// the shape known, the pose alone stays within 1 deg (worst 0.43 deg over 200 draws:
+// LandmarkGaussNewton.OnePixelNoiseKnownShapePoseWithinOneDegree). So the mean is held to
+// 1 deg, each face to 1.5 deg.
 TEST(LandmarkFit, OnePixelNoiseRecoversPoseWithinOneDegree) {
   double worst = 0.0, mean = 0.0;
   constexpr int kFaces = 10;

@@ -371,5 +371,44 @@ TEST(LandmarkGaussNewton, NoiseFreeSolveIsExact) {
   }
 }
 
+
+// Issue 5's accuracy target "1 px Gaussian landmark noise -> pose within 1 deg", for the pose
+// alone: the true identity and expression held, pose free (the joint fit's error is set by
+// the shape/pose ambiguity under the prior, not by the noise: LandmarkFit.
+// OnePixelNoiseRecoversPoseWithinOneDegree). The ten faces of that test (~700 mm, yaw within
+// +-40 deg), five noise draws each, from a start 0.15 rad and 50 mm off. Measured here: worst
+// 0.43 deg, mean 0.19 deg over 200 draws (0.43 deg worst over these 50).
+TEST(LandmarkGaussNewton, OnePixelNoiseKnownShapePoseWithinOneDegree) {
+  const GatheredVertices vertices = GatheredVertices::Make(Sample(), Sample().landmarks);
+  const std::vector<double> weights(68, 1.0);
+  double worst = 0.0;
+  for (uint32_t seed = 21; seed < 31; ++seed) {
+    FaceParams truth = testing::RandomFace(seed, 40.0, CameraType::kPinhole);
+    truth.translation *= 0.7;
+    const Eigen::Matrix2Xd clean = testing::ProjectVertices(Sample(), truth, Sample().landmarks);
+    for (uint32_t draw = 0; draw < 5; ++draw) {
+      const Eigen::Matrix2Xd target = testing::AddNoise(clean, 1.0, 1000 * seed + draw);
+      std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
+      for (int k = 0; k < 68; ++k) {
+        costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, true, target.col(k)));
+      }
+      LandmarkProblem problem;
+      problem.costs = &costs;
+      problem.weights = &weights;
+      problem.rotation_free = problem.translation_free = true;
+      LandmarkState s{truth.rotation + Eigen::Vector3d(0.1, -0.1, 0.05),
+                      truth.translation + Eigen::Vector3d(10.0, 10.0, 50.0), truth.camera,
+                      truth.identity, truth.expression};
+      LandmarkSolveOptions options;
+      options.max_iterations = 100;
+      const LandmarkSolveSummary out = SolveLandmarkLevenbergMarquardt(problem, options, &s);
+      EXPECT_TRUE(out.converged) << out.termination;
+      worst = std::max(worst, testing::RotationErrorDeg(s.rotation, truth.rotation));
+    }
+  }
+  std::cout << "known shape, 1 px noise: worst rotation error " << worst << " deg\n";
+  EXPECT_LT(worst, 1.0);
+}
+
 }  // namespace
 }  // namespace morphfit::fitters
