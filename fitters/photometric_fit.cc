@@ -227,19 +227,27 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
 
   // Crop around the initial face and choose the level-0 reduction.
   MORPHFIT_ASSIGN_OR_RETURN(Box box, FaceBox(model, initial));
-  const double extent = std::max(box.x1 - box.x0, box.y1 - box.y0);
-  const double margin = options.crop_margin * extent;
-  const int x0 = static_cast<int>(std::max(0.0, std::floor(box.x0 - margin)));
-  const int y0 = static_cast<int>(std::max(0.0, std::floor(box.y0 - margin)));
-  const int x1 = static_cast<int>(std::min<double>(image.width, std::ceil(box.x1 + margin) + 1));
-  const int y1 = static_cast<int>(std::min<double>(image.height, std::ceil(box.y1 + margin) + 1));
-  if (box.empty() || x1 - x0 < kMinLevelSize || y1 - y0 < kMinLevelSize) {
+  if (box.empty()) {
+    return InvalidArgumentError(
+        "photometric fit: initial parameters: no face vertex projects in front of the camera");
+  }
+  // Clamped in double before the integer casts (a face far outside gives huge coordinates).
+  auto clamp = [](double v, int hi) { return static_cast<int>(std::clamp(v, 0.0, double(hi))); };
+  const double margin = options.crop_margin * std::max(box.x1 - box.x0, box.y1 - box.y0);
+  const int x0 = clamp(std::floor(box.x0 - margin), image.width);
+  const int y0 = clamp(std::floor(box.y0 - margin), image.height);
+  const int x1 = clamp(std::ceil(box.x1 + margin) + 1, image.width);
+  const int y1 = clamp(std::ceil(box.y1 + margin) + 1, image.height);
+  if (x1 - x0 < kMinLevelSize || y1 - y0 < kMinLevelSize) {
     return InvalidArgumentError(
         "photometric fit: initial parameters: the face is not inside the image (or smaller "
         "than " +
         std::to_string(kMinLevelSize) + " px)");
   }
   const int crop_w = x1 - x0, crop_h = y1 - y0;
+  // The face's extent in the image (a face larger than the image counts as the crop).
+  const double extent = std::min(std::max(box.x1 - box.x0, box.y1 - box.y0),
+                                 static_cast<double>(std::max(crop_w, crop_h)));
   int factor0 = 1;
   while (extent / factor0 > options.max_face_px) factor0 *= 2;
   int max_level = 0;

@@ -93,6 +93,13 @@ TEST(PhotometricFitTest, BadInputGivesClearErrors) {
     away.translation.x() += 5000.0;  // the face far outside the image
     EXPECT_EQ(FitCode(pb.image, pb.landmarks, away, options, &msg), StatusCode::kInvalidArgument);
     EXPECT_NE(msg.find("not inside the image"), std::string::npos) << msg;
+    away.translation = Eigen::Vector3d(1e9, -1e9, 1e-3);  // projections far beyond int range
+    EXPECT_EQ(FitCode(pb.image, pb.landmarks, away, options, &msg), StatusCode::kInvalidArgument);
+    FaceParams behind = pb.start;
+    behind.translation.z() = -2000.0;  // the face behind the camera
+    EXPECT_EQ(FitCode(pb.image, pb.landmarks, behind, options, &msg),
+              StatusCode::kInvalidArgument);
+    EXPECT_NE(msg.find("must be positive"), std::string::npos) << msg;
   }
   {
     Eigen::Matrix2Xd nan_landmarks = pb.landmarks;
