@@ -71,13 +71,17 @@ bool AssignContour(const models::MorphableModel& model, const SlotTable& table,
                    const FitState& state, CameraType type, int width, int height,
                    const std::vector<std::unique_ptr<LandmarkReprojectionCost>>& costs) {
   const FaceParams params = ToFaceParams(model, state, type, width, height);
+  // Every gathered point at once (two row-major matrix-vector products; per-point products
+  // cost more than the solve of a small model).
+  const GatheredVertices& g = table.vertices;
+  Eigen::VectorXd all = g.mean;
+  if (g.num_identity() > 0) all.noalias() += g.identity * state.identity;
+  if (g.num_expression() > 0) all.noalias() += g.expression * state.expression;
   bool changed = false;
   for (int k = 0; k < kNumJawLandmarks; ++k) {
     const std::vector<int>& slots = table.line_slots[k];
     Eigen::Matrix3Xd points(3, slots.size());
-    for (size_t i = 0; i < slots.size(); ++i) {
-      points.col(i) = table.vertices.Point(slots[i], state.identity.data(), state.expression.data());
-    }
+    for (size_t i = 0; i < slots.size(); ++i) points.col(i) = all.segment<3>(3 * slots[i]);
     const int slot = slots[SelectSilhouetteVertex(params, table.outward[k], points)];
     if (costs[k]->slot() != slot) {
       costs[k]->set_slot(slot);
