@@ -34,6 +34,18 @@ constexpr double kSameStageCost = 3e-3;
 // constrained minimum.
 constexpr double kOptimal = 1e-2;
 
+using CostList = std::vector<std::unique_ptr<LandmarkReprojectionCost>>;
+
+// The 68 landmark residuals, slot k for landmark k, against `target`.
+CostList MakeCosts(const GatheredVertices& vertices, bool perspective,
+                   const Eigen::Matrix2Xd& target) {
+  CostList costs;
+  for (int k = 0; k < 68; ++k) {
+    costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, perspective, target.col(k)));
+  }
+  return costs;
+}
+
 struct Problem {
   FaceParams truth;
   Eigen::Matrix2Xd target;
@@ -56,10 +68,7 @@ void ExpectGradientMatchesDifferences(CameraType camera, RobustLoss loss) {
   Problem prob = MakeProblem(5, camera, 1.0);
   for (int k : {3, 30, 48}) prob.target(0, k) += 10.0;
   const GatheredVertices vertices = GatheredVertices::Make(Sample(), Sample().landmarks);
-  std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
-  for (int k = 0; k < 68; ++k) {
-    costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, perspective, prob.target.col(k)));
-  }
+  const CostList costs = MakeCosts(vertices, perspective, prob.target);
   std::vector<double> weights(68, 1.0);
   weights[10] = 0.0;
   weights[20] = 2.5;
@@ -157,10 +166,7 @@ double ProjectedGradient(const models::MorphableModel& model, const Eigen::Matri
                          const FitOptions& options, const FitResult& fit) {
   const FitStage& stage = options.stages.back();
   const GatheredVertices vertices = GatheredVertices::Make(model, fit.summary.landmark_vertices);
-  std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
-  for (int k = 0; k < 68; ++k) {
-    costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, true, target.col(k)));
-  }
+  const CostList costs = MakeCosts(vertices, true, target);
   const std::vector<double> weights(68, 1.0);
   LandmarkProblem problem;
   problem.costs = &costs;
@@ -307,10 +313,7 @@ TEST(LandmarkGaussNewton, SolverNamesRoundTrip) {
 TEST(LandmarkGaussNewton, UnusableStartLeavesStateUnchanged) {
   const Problem prob = MakeProblem(7, CameraType::kPinhole, 0.0);
   const GatheredVertices vertices = GatheredVertices::Make(Sample(), Sample().landmarks);
-  std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
-  for (int k = 0; k < 68; ++k) {
-    costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, true, prob.target.col(k)));
-  }
+  const CostList costs = MakeCosts(vertices, true, prob.target);
   const std::vector<double> weights(68, 1.0);
   LandmarkProblem problem;
   problem.costs = &costs;
@@ -336,10 +339,7 @@ TEST(LandmarkGaussNewton, NoiseFreeSolveIsExact) {
     const bool perspective = camera == CameraType::kPinhole;
     const Problem prob = MakeProblem(8, camera, 0.0);
     const GatheredVertices vertices = GatheredVertices::Make(Sample(), Sample().landmarks);
-    std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
-    for (int k = 0; k < 68; ++k) {
-      costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, perspective, prob.target.col(k)));
-    }
+    const CostList costs = MakeCosts(vertices, perspective, prob.target);
     const std::vector<double> weights(68, 1.0);
     LandmarkProblem problem;
     problem.costs = &costs;
@@ -388,10 +388,7 @@ TEST(LandmarkGaussNewton, OnePixelNoiseKnownShapePoseWithinOneDegree) {
     const Eigen::Matrix2Xd clean = testing::ProjectVertices(Sample(), truth, Sample().landmarks);
     for (uint32_t draw = 0; draw < 5; ++draw) {
       const Eigen::Matrix2Xd target = testing::AddNoise(clean, 1.0, 1000 * seed + draw);
-      std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
-      for (int k = 0; k < 68; ++k) {
-        costs.emplace_back(LandmarkReprojectionCost::Create(&vertices, k, true, target.col(k)));
-      }
+      const CostList costs = MakeCosts(vertices, true, target);
       LandmarkProblem problem;
       problem.costs = &costs;
       problem.weights = &weights;
