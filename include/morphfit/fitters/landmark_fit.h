@@ -32,8 +32,9 @@ StatusOr<JawMode> ParseJawMode(const std::string& name);
 
 // The nonlinear least-squares solver of the stages, both on the same energy (file comment):
 // kGaussNewton, the own Levenberg-Marquardt on the small dense normal equations (Cholesky,
-// fitters/landmark_gauss_newton.h), the default, about 10x faster (bench/RESULTS.md); kCeres,
-// Ceres' Levenberg-Marquardt (DENSE_NORMAL_CHOLESKY), the reference.
+// fitters/landmark_gauss_newton.h), the default, ~3x faster on a BFM-size model and at or
+// below Ceres' final cost (bench/RESULTS.md); kCeres, Ceres' Levenberg-Marquardt
+// (DENSE_NORMAL_CHOLESKY), the reference.
 enum class LandmarkSolver { kCeres, kGaussNewton };
 const char* LandmarkSolverName(LandmarkSolver solver);  // "ceres" | "gn"
 StatusOr<LandmarkSolver> ParseLandmarkSolver(const std::string& name);
@@ -102,7 +103,9 @@ struct StageSummary {
   std::string name;
   double initial_cost = 0.0;  // energy at the start of the stage (units: file comment)
   double final_cost = 0.0;
-  int iterations = 0;          // Levenberg-Marquardt iterations, summed over contour rounds
+  // Levenberg-Marquardt steps, summed over contour rounds (Ceres' count leaves out the step on
+  // which a convergence test stopped it: one fewer per solve than the own solver's).
+  int iterations = 0;
   int contour_rounds = 0;      // solves (1 in fixed mode)
   double time_s = 0.0;
   std::string termination;     // the solver's termination type and message of the last solve
