@@ -52,7 +52,8 @@ cv::Mat FloatRgbToBgr8(const std::vector<float>& rgb, int width, int height, dou
 StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
                                          const std::string& camera, const std::string& jaw,
                                          const std::string& device, const std::string& mesh_format,
-                                         const std::string& photometric_solver) {
+                                         const std::string& photometric_solver,
+                                         const std::string& landmark_solver) {
   FitJobOptions o;
   if (landmarks == "pts") {
     o.landmarks = LandmarkSource::kPts;
@@ -79,6 +80,9 @@ StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std
   auto solver = fitters::ParsePhotometricSolver(photometric_solver);
   if (!solver.ok()) return InvalidArgumentError("--photometric_solver: " + solver.status().message());
   o.photometric_fit.solver = *solver;
+  auto lm_solver = fitters::ParseLandmarkSolver(landmark_solver);
+  if (!lm_solver.ok()) return InvalidArgumentError("--landmark_solver: " + lm_solver.status().message());
+  o.fit.solver = *lm_solver;
   o.photometric_fit.num_threads = 1;
   if (device == "cuda") {
     return InvalidArgumentError("--device cuda: the fitters have no CUDA path yet; use --device cpu");

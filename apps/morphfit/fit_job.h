@@ -39,7 +39,8 @@ struct FitJobOptions {
 StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std::string& stages,
                                          const std::string& camera, const std::string& jaw,
                                          const std::string& device, const std::string& mesh_format,
-                                         const std::string& photometric_solver = "gauss_newton");
+                                         const std::string& photometric_solver = "gauss_newton",
+                                         const std::string& landmark_solver = "gn");
 
 // One face's fit, for callers that want the parameters (the demo).
 struct FaceFit {

@@ -340,7 +340,34 @@ TEST_F(CliFitTest, EvalFindsThe300WSubsets) {
   EXPECT_EQ(summary.at("lfpw")[1], "1");
 }
 
+TEST_F(CliFitTest, LandmarkSolversAgree) {
+  // The own Levenberg-Marquardt (default) and Ceres minimise the same energy: on a face rendered
+  // with known parameters both runs must give the same fitted landmarks and rotation.
+  const std::string args = "fit --model sample --input " + P("in/set_b/face2.png") +
+                           " --landmarks pts --jaw fixed --threads 1 --mesh_format none"
+                           " --overlay=false";
+  auto gn = RunMorphfit(args + " --output_dir " + P("solver_gn") + " --landmark_solver gn");
+  ASSERT_EQ(gn.exit_code, 0) << gn.output;
+  auto ceres = RunMorphfit(args + " --output_dir " + P("solver_ceres") + " --landmark_solver ceres");
+  ASSERT_EQ(ceres.exit_code, 0) << ceres.output;
+  auto a = ReadFaceParamsJson(P("solver_gn/faces/face2_f0.json"));
+  auto b = ReadFaceParamsJson(P("solver_ceres/faces/face2_f0.json"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(a->landmarks_2d.cols(), 68);
+  ASSERT_EQ(b->landmarks_2d.cols(), 68);
+  const double max_diff_px = (a->landmarks_2d - b->landmarks_2d).colwise().norm().maxCoeff();
+  EXPECT_LT(max_diff_px, 0.05);
+  EXPECT_LT(RotationErrorDeg(a->rotation, b->rotation), 0.05);
+  const double truth_err_px =
+      (a->landmarks_2d - truths_->at("set_b/face2_f0").landmarks_2d).colwise().norm().maxCoeff();
+  EXPECT_LT(truth_err_px, 1.0);  // noise-free labels; the priors keep it from 0 (0.55 px seen)
+}
+
 TEST_F(CliFitTest, BadFlagsAreNamed) {
+  auto solver = RunMorphfit(FitArgs("x") + " --landmark_solver newton");
+  EXPECT_NE(solver.exit_code, 0);
+  EXPECT_NE(solver.output.find("--landmark_solver"), std::string::npos) << solver.output;
   auto stages = RunMorphfit(FitArgs("x") + " --stages everything");
   EXPECT_NE(stages.exit_code, 0);
   EXPECT_NE(stages.output.find("--stages"), std::string::npos) << stages.output;
@@ -363,7 +390,7 @@ TEST_F(CliFitTest, BadFlagsAreNamed) {
   EXPECT_FALSE(FileExists(P("x/summary.csv"))) << "stopped before the first photo";
   auto help = RunMorphfit("fit --help");
   for (const char* flag : {"--input", "--landmarks", "--stages", "--shard", "--resume", "--jaw",
-                           "--camera", "--shape_predictor"}) {
+                           "--camera", "--shape_predictor", "--landmark_solver"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
 }
