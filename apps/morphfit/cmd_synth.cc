@@ -200,8 +200,8 @@ int RunSynth() {
               << Seconds(t.samples / std::max(1e-9, t.wall_seconds)) << " samples/s); render "
               << Seconds(t.render_seconds) << " s, compress " << Seconds(t.compress_seconds)
               << " s (CPU, summed over threads), HDF5 write " << Seconds(t.write_seconds) << " s; "
-              << t.raw_bytes / (1 << 20) << " MiB raw -> " << t.stored_bytes / (1 << 20)
-              << " MiB stored\n";
+              << Seconds(t.raw_bytes / 1048576.0) << " MiB raw -> "
+              << Seconds(t.stored_bytes / 1048576.0) << " MiB stored\n";
   }
   for (const std::string& f : s.failed) std::cerr << "morphfit synth: failed: " << f << "\n";
   return s.failed.empty() ? 0 : 1;
