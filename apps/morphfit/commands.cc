@@ -39,7 +39,7 @@ const std::vector<Command>& Commands() {
        {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp",
         "facemodel_info", "model_info", "input", "output_dir", "landmarks", "stages", "camera",
         "jaw", "device", "threads", "shard", "resume", "shape_predictor", "cascade_dir",
-        "mesh_format", "overlay", "sfsnet", "photometric_solver", "landmark_solver"}, &RunFit},
+        "mesh_format", "overlay", "sfsnet", "photometric_solver", "landmark_solver", "focal"}, &RunFit},
       {"eval", "score fitted (or detected) landmarks against ground-truth .pts: NME, CED plot",
        "morphfit eval --fits OUT --ground_truth DIR [--normalisation outer_eye|inter_pupil|bbox]\n"
        "              [--eval_landmarks fitted|input] [--output_dir E]",

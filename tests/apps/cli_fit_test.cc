@@ -364,6 +364,26 @@ TEST_F(CliFitTest, LandmarkSolversAgree) {
   EXPECT_LT(truth_err_px, 1.0);  // noise-free labels; the priors keep it from 0 (0.55 px seen)
 }
 
+TEST_F(CliFitTest, FixedFocal) {
+  // --focal F holds the pinhole focal length at F in both stages' camera.
+  auto run = RunMorphfit("fit --model sample --input " + P("in/set_a/face1.png") +
+                         " --landmarks pts --jaw fixed --threads 1 --mesh_format none"
+                         " --overlay=false --focal 700 --output_dir " + P("focal"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto p = ReadFaceParamsJson(P("focal/faces/face1_f0.json"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->camera_type, CameraType::kPinhole);
+  EXPECT_DOUBLE_EQ(p->camera[0], 700.0);
+  for (const char* bad : {"-3", "0", "wide", "12px", "nan"}) {
+    auto r = RunMorphfit(FitArgs("focal_bad") + " --focal " + bad);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.output.find("--focal"), std::string::npos) << bad << ": " << r.output;
+  }
+  auto weak = RunMorphfit(FitArgs("focal_bad") + " --camera weak --focal 700");
+  EXPECT_NE(weak.exit_code, 0);
+  EXPECT_NE(weak.output.find("--focal"), std::string::npos) << weak.output;
+}
+
 TEST_F(CliFitTest, BadFlagsAreNamed) {
   auto solver = RunMorphfit(FitArgs("x") + " --landmark_solver newton");
   EXPECT_NE(solver.exit_code, 0);
@@ -390,7 +410,7 @@ TEST_F(CliFitTest, BadFlagsAreNamed) {
   EXPECT_FALSE(FileExists(P("x/summary.csv"))) << "stopped before the first photo";
   auto help = RunMorphfit("fit --help");
   for (const char* flag : {"--input", "--landmarks", "--stages", "--shard", "--resume", "--jaw",
-                           "--camera", "--shape_predictor", "--landmark_solver"}) {
+                           "--camera", "--shape_predictor", "--landmark_solver", "--focal"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
 }

@@ -55,7 +55,7 @@ struct FitStage {
   // Ignored for blocks held fixed and for blendshape expressions (bounded instead).
   double identity_prior_weight = 1.0;
   double expression_prior_weight = 1.0;
-  int max_iterations = 20;  // Levenberg-Marquardt iterations per solve
+  int max_iterations = 100;  // Levenberg-Marquardt iterations per solve
   RobustLoss loss = RobustLoss::kHuber;
   double loss_scale_px = 4.0;  // Huber: quadratic below, linear above; Cauchy: its scale
 };
