@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -169,6 +170,10 @@ int RunSynth() {
     if (sheet.back() == '/' || (stat(sheet.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
       if (Status made = MakeDirectories(sheet); !made.ok()) return Fail("--preview: " + made.ToString());
       sheet += (sheet.back() == '/' ? "" : "/") + std::string("synth_preview.png");
+    } else if (const std::string parent = std::filesystem::path(sheet).parent_path().string();
+               !parent.empty()) {
+      // A file in a folder that does not exist yet (e.g. inside --output_dir): make the folder.
+      if (Status made = MakeDirectories(parent); !made.ok()) return Fail("--preview: " + made.ToString());
     }
     const Status written = io::WriteImage(sheet, synth::MakeSamplePreview(samples));
     if (!written.ok()) return Fail("--preview: " + written.ToString());

@@ -34,6 +34,10 @@ case "$case_name" in
     "$bin" synth --model sample --count 2 --size 32 --preview "$tmp/previews/" >"$tmp/outp" 2>&1 ||
       { cat "$tmp/outp"; fail "synth --preview DIR/ exited $?"; }
     [ -s "$tmp/previews/synth_preview.png" ] || fail "no contact sheet in the --preview folder"
+    "$bin" synth --model sample --count 2 --size 32 --output_dir "$tmp/new_set" \
+      --preview "$tmp/new_set/sheet.png" >"$tmp/outq" 2>&1 ||
+      { cat "$tmp/outq"; fail "synth --preview inside a new --output_dir exited $?"; }
+    [ -s "$tmp/new_set/sheet.png" ] || fail "no contact sheet inside the new --output_dir"
     expect_in "3 written" "$tmp/out"
     expect_in '"format": "morphfit.synth_set"' "$out/synth.json"
     ls "$out" | grep -q '\.tmp' && fail "temporary files left behind"
