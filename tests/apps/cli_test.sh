@@ -82,6 +82,12 @@ case "$case_name" in
     expect_in '"format": "morphfit.face_params"' "$tmp/demo/face_params.json"
     # The fits: the synthetic face with its recovery error, and the portrait when installed.
     expect_in "recovery error: rotation" "$tmp/out"
+    # ... and it is small: rotation < 1 deg, face-region shape < 1.5 mm RMS (0.12 deg, 0.49 mm seen).
+    rot=$(sed -n 's/.*recovery error: rotation \([0-9.]*\) deg.*/\1/p' "$tmp/out")
+    face_mm=$(sed -n 's/.* \([0-9.]*\) mm RMS over the [0-9]* face-region vertices.*/\1/p' "$tmp/out")
+    [ -n "$rot" ] && [ -n "$face_mm" ] || { cat "$tmp/out"; fail "no recovery figures in the demo's output"; }
+    awk -v r="$rot" -v s="$face_mm" 'BEGIN { exit !(r < 1.0 && s < 1.5) }' ||
+      fail "demo recovery too poor: rotation $rot deg, face shape $face_mm mm"
     for f in synthetic_face_f0.json synthetic_face_f0.overlay.png synthetic_face_f0.ply; do
       [ -s "$tmp/demo/fit/faces/$f" ] || { ls -la "$tmp/demo/fit/faces"; fail "demo did not write fit/faces/$f"; }
     done
