@@ -102,7 +102,8 @@ SubsetStats Stats(const std::string& name, std::vector<double> nmes, double max)
     if (std::isfinite(v)) found.push_back(v); else ++s.missed;
   }
   for (double v : found) s.mean += v / found.size();
-  s.median = found.empty() ? std::nan("") : found[found.size() / 2];
+  const size_t nf = found.size();
+  s.median = nf == 0 ? std::nan("") : nf % 2 ? found[nf / 2] : 0.5 * (found[nf / 2 - 1] + found[nf / 2]);
   int failures = 0;
   for (double v : nmes) failures += !(v <= max);
   s.failure = s.n ? static_cast<double>(failures) / s.n : 0.0;
@@ -135,7 +136,15 @@ cv::Mat CedPlot(const std::vector<SubsetStats>& subsets, double max, const std::
   cv::rectangle(img, {X(0), Y(1)}, {X(max), Y(0)}, black);
   cv::putText(img, "NME", {left + pw / 2 - 15, H - 18}, cv::FONT_HERSHEY_SIMPLEX, 0.5, black, 1, cv::LINE_AA);
   cv::putText(img, "fraction of faces", {8, top - 12}, cv::FONT_HERSHEY_SIMPLEX, 0.45, black, 1, cv::LINE_AA);
-  cv::putText(img, title, {left + 60, top - 12}, cv::FONT_HERSHEY_SIMPLEX, 0.5, black, 1, cv::LINE_AA);
+  {
+    // The title centred over the plot, clear of the y-axis label on its left.
+    int baseline = 0;
+    const int axis_label_end =
+        8 + cv::getTextSize("fraction of faces", cv::FONT_HERSHEY_SIMPLEX, 0.45, 1, &baseline).width;
+    const int title_width = cv::getTextSize(title, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &baseline).width;
+    const int title_x = std::max(axis_label_end + 20, left + pw / 2 - title_width / 2);
+    cv::putText(img, title, {title_x, top - 12}, cv::FONT_HERSHEY_SIMPLEX, 0.5, black, 1, cv::LINE_AA);
+  }
   const cv::Scalar colours[] = {{200, 80, 30}, {30, 30, 210}, {40, 160, 40}, {160, 40, 160},
                                 {0, 140, 220}, {120, 120, 0}, {90, 90, 90}};
   int legend_y = top + 10;
