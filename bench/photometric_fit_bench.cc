@@ -7,16 +7,28 @@
 //  - BM_PhotometricIterations: at most 5 iterations of the last stage (every block free, level
 //    0) from the same start, tolerances off (Gauss-Newton may still stop at its first
 //    non-improving step), i.e. the cost of one iteration at full working size.
+//  - BM_PhotometricFitBfmSize: memory at BFM size (issue 5: one fit <= 1 GB): a MakeRandomModel
+//    default model (53,490 vertices, 80 identity / 64 expression / 80 albedo modes, P = 260;
+//    a curved sheet, not a face) rendered at 224 x 224 from known parameters, its render mask
+//    as weights and its 68 projected landmarks, started from the truth's pose with the
+//    coefficients zeroed and ambient light; the default schedule with every stage capped at 3
+//    iterations (the peak is set by one level-0 iteration's buffers, not by their number).
 // Counters: iterations, wall ms per iteration inside the stages, wall ms outside them (setup,
 // quality figures), final RMSE, the process's peak resident set (MB, getrusage; includes the
-// model and the problem).
+// model and the problem; a process-wide high-water mark, so run one solver per process to
+// read its own peak), and the resident set before the first fit (model and problem only).
 // Run: build/<preset>/bench/bench_photometric_fit --benchmark_repetitions=3
 //      --benchmark_report_aggregates_only=true
+//      (BFM-size peaks: --benchmark_filter='BfmSize/ceres:0' and 'BfmSize/ceres:1', one process
+//      each)
 #include <sys/resource.h>
+
+#include <random>
 
 #include <benchmark/benchmark.h>
 
 #include "morphfit/fitters/photometric_fit.h"
+#include "morphfit/models/random_model.h"
 #include "photometric_test_util.h"
 
 namespace morphfit::fitters {
@@ -36,11 +48,59 @@ double PeakRssMb() {
   return usage.ru_maxrss / 1024.0;  // Linux: kilobytes
 }
 
-void Run(benchmark::State& state, const PhotometricFitOptions& options) {
-  const testing::PhotometricProblem& pb = Problem();
+// A BFM-size random model's photometric problem (file comment).
+struct BfmSizeProblem {
+  models::MorphableModel model;
+  PhotometricImage image;
+  Eigen::Matrix2Xd landmarks;
+  FaceParams start;
+};
+
+const BfmSizeProblem& BfmSize() {
+  static const BfmSizeProblem* pb = [] {
+    auto* b = new BfmSizeProblem;
+    b->model = models::MakeRandomModel(models::RandomModelOptions{});
+    const models::MorphableModel& m = b->model;
+    // Pinhole, the sheet's bounding box filling 60 % of the image.
+    const auto box = models::BoundingBox(m.shape_mean);
+    const double extent = std::max(box[3] - box[0], box[4] - box[1]);
+    const double focal = 2.0 * kSize;
+    const double distance = box[5] + focal * extent / (0.6 * kSize);
+    FaceParams truth = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(),
+                                           kSize, kSize, focal, distance);
+    truth.translation = Eigen::Vector3d(-0.5 * (box[0] + box[3]), 0.5 * (box[1] + box[4]),
+                                        distance);
+    std::mt19937 gen(5);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (int k = 0; k < truth.identity.size(); ++k) truth.identity[k] = 0.3 * normal(gen);
+    for (int k = 0; k < truth.expression.size(); ++k) truth.expression[k] = 0.2 * normal(gen);
+    for (int k = 0; k < truth.albedo.size(); ++k) truth.albedo[k] = 0.3 * normal(gen);
+    for (int band = 1; band < 4; ++band) {
+      for (int c = 0; c < 3; ++c) truth.lighting[c * kNumShBands + band] = 0.1 * band;
+    }
+    render::RenderOptions ro;
+    ro.background = Eigen::Vector3f(0.5f, 0.5f, 0.5f);
+    const render::RenderResult r = render::Render(m, truth, ro, nullptr).value();
+    b->image.width = b->image.height = kSize;
+    b->image.rgb = r.image;
+    b->image.weights.assign(r.mask.begin(), r.mask.end());
+    b->landmarks = r.landmarks;
+    b->start = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(), kSize,
+                                   kSize, focal, distance);
+    b->start.rotation = truth.rotation;
+    b->start.translation = truth.translation;
+    return b;
+  }();
+  return *pb;
+}
+
+void Run(benchmark::State& state, const models::MorphableModel& model,
+         const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks,
+         const FaceParams& start, const PhotometricFitOptions& options) {
+  const double rss_before_mb = PeakRssMb();
   PhotometricFitSummary last;
   for (auto _ : state) {
-    auto fit = FitPhotometric(testing::PhotoSample(), pb.image, pb.landmarks, pb.start, options);
+    auto fit = FitPhotometric(model, image, landmarks, start, options);
     if (!fit.ok()) {
       state.SkipWithError(fit.status().ToString().c_str());
       return;
@@ -58,10 +118,16 @@ void Run(benchmark::State& state, const PhotometricFitOptions& options) {
   state.counters["rmse"] = last.photometric_rmse;
   state.counters["converged"] = last.converged ? 1 : 0;
   state.counters["peak_rss_mb"] = PeakRssMb();
+  state.counters["rss_before_mb"] = rss_before_mb;
   if (!last.stages.empty()) {  // the finest level's working size
     state.counters["level_w"] = last.stages.back().width;
     state.counters["level_h"] = last.stages.back().height;
   }
+}
+
+void Run(benchmark::State& state, const PhotometricFitOptions& options) {
+  const testing::PhotometricProblem& pb = Problem();
+  Run(state, testing::PhotoSample(), pb.image, pb.landmarks, pb.start, options);
 }
 
 PhotometricSolver SolverArg(const benchmark::State& state) {
@@ -97,6 +163,23 @@ BENCHMARK(BM_PhotometricIterations)
     ->Arg(0)
     ->Arg(1)
     ->ArgName("ceres")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+void BM_PhotometricFitBfmSize(benchmark::State& state) {
+  const BfmSizeProblem& pb = BfmSize();
+  PhotometricFitOptions options;
+  options.solver = SolverArg(state);
+  options.num_threads = kThreads;
+  for (PhotometricStage& s : options.stages) s.max_iterations = 3;
+  Run(state, pb.model, pb.image, pb.landmarks, pb.start, options);
+}
+BENCHMARK(BM_PhotometricFitBfmSize)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("ceres")
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();
