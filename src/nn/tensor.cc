@@ -85,12 +85,12 @@ struct Tensor::Storage {
   float* device = nullptr;
   int64_t device_size = 0;
 
-  // A host block of n floats, all zero.
-  static std::shared_ptr<Storage> Host(int64_t n) {
+  // A host block of n floats, all zero unless `zero` is false (then unspecified).
+  static std::shared_ptr<Storage> Host(int64_t n, bool zero = true) {
     auto s = std::make_shared<Storage>();
     s->host_size = n;
     s->host = AllocateHost(static_cast<size_t>(n));
-    std::memset(s->host, 0, static_cast<size_t>(n) * sizeof(float));
+    if (zero) std::memset(s->host, 0, static_cast<size_t>(n) * sizeof(float));
     return s;
   }
   ~Storage() {
@@ -144,6 +144,15 @@ Tensor::Tensor(const Shape& shape) : shape_(shape) {
   storage_ = Storage::Host(NumElements(shape));
 }
 
+Tensor Tensor::Uninitialized(const Shape& shape) {
+  const Status status = ValidateShape(shape, "Tensor::Uninitialized");
+  if (!status.ok()) Die(status.ToString());
+  Tensor t;
+  t.shape_ = shape;
+  t.storage_ = Storage::Host(NumElements(shape), /*zero=*/false);
+  return t;
+}
+
 StatusOr<Tensor> Tensor::Zeros(const Shape& shape) {
   MORPHFIT_RETURN_IF_ERROR(ValidateShape(shape, "Tensor::Zeros"));
   return Tensor(shape);
@@ -178,7 +187,7 @@ StatusOr<Tensor> Tensor::Zeros(const Shape& shape, Device device) {
 }
 
 Tensor Tensor::Full(const Shape& shape, float value) {
-  Tensor t(shape);
+  Tensor t = Uninitialized(shape);
   std::fill(t.data(), t.data() + t.size(), value);
   return t;
 }

@@ -1,6 +1,8 @@
 // Shape errors, the fast conv path against the naive reference, views, dropout masks, batch-norm
-// running statistics, and thread-count independence.
+// running statistics, thread-count independence, and outputs written into recycled memory.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "morphfit/nn/cpu_context.h"
 #include "morphfit/nn/kernels/conv_reference.h"
@@ -90,22 +92,58 @@ TEST(OpsTest, FastConvMatchesNaiveReference) {
 }
 
 TEST(OpsTest, ConvResultsAreBitwiseIndependentOfThreadCount) {
-  const Tensor x = ToTensor({2, 16, 30, 30}, RandomVec(2 * 16 * 900, 5));
-  const Tensor w = ToTensor({32, 16, 3, 3}, RandomVec(32 * 144, 6));
-  std::vector<std::vector<float>> outputs;
-  for (int threads : {1, 2, 3}) {
-    SetCpuThreads(threads);
-    const Tensor y = Conv2d(x, w, nullptr, {1, 1, 1, 1}).value();
-    Tensor dw(w.shape());
-    const Tensor dx = Conv2dBackward(x, w, y, {1, 1, 1, 1}, &dw, nullptr).value();
-    std::vector<float> all = y.ToVector();
-    for (float v : dx.ToVector()) all.push_back(v);
-    for (float v : dw.ToVector()) all.push_back(v);
-    outputs.push_back(all);
+  // Wide outputs (GEMMs cut by columns) and a deep layer's shape, more output channels than
+  // positions (cut by rows).
+  const struct {
+    Shape x, w;
+  } cases[] = {{{2, 16, 30, 30}, {32, 16, 3, 3}}, {{1, 64, 7, 7}, {300, 64, 3, 3}}};
+  for (const auto& c : cases) {
+    const Tensor x = ToTensor(c.x, RandomVec(NumElements(c.x), 5));
+    const Tensor w = ToTensor(c.w, RandomVec(NumElements(c.w), 6));
+    std::vector<std::vector<float>> outputs;
+    for (int threads : {1, 2, 3}) {
+      SetCpuThreads(threads);
+      const Tensor y = Conv2d(x, w, nullptr, {1, 1, 1, 1}).value();
+      Tensor dw(w.shape());
+      const Tensor dx = Conv2dBackward(x, w, y, {1, 1, 1, 1}, &dw, nullptr).value();
+      std::vector<float> all = y.ToVector();
+      for (float v : dx.ToVector()) all.push_back(v);
+      for (float v : dw.ToVector()) all.push_back(v);
+      outputs.push_back(all);
+    }
+    SetCpuThreads(0);
+    EXPECT_EQ(outputs[0], outputs[1]) << ShapeString(c.w);
+    EXPECT_EQ(outputs[0], outputs[2]) << ShapeString(c.w);
   }
-  SetCpuThreads(0);
-  EXPECT_EQ(outputs[0], outputs[1]);
-  EXPECT_EQ(outputs[0], outputs[2]);
+}
+
+TEST(OpsTest, ForwardOutputsDoNotDependOnRecycledMemory) {
+  // Forward ops write their outputs without zero-filling them first (Tensor::Uninitialized);
+  // host blocks are recycled, so poison the cache with NaN-filled blocks of every size class
+  // involved and check the outputs equal those computed on fresh zeroed memory.
+  const Tensor x = ToTensor({2, 8, 12, 12}, RandomVec(2 * 8 * 144, 7));
+  const Tensor w = ToTensor({6, 4, 3, 3}, RandomVec(6 * 4 * 9, 8));
+  const Tensor b = ToTensor({6}, RandomVec(6, 9));
+  const Tensor lw = ToTensor({5, 8 * 144}, RandomVec(5 * 8 * 144, 10));
+  auto run = [&] {
+    const Tensor conv = Conv2d(x, w, &b, {2, 1, 1, 2}).value();
+    const Tensor relu = Activate(Activation::kRelu, conv).value();
+    const Tensor bn = BatchNorm2dEval(relu, Tensor::Full({6}, 2.0f), Tensor::Full({6}, 0.5f),
+                                      Tensor::Full({6}, 0.1f), Tensor::Full({6}, 4.0f), {})
+                          .value();
+    const Tensor lin = Linear(x.Reshape({2, 8 * 144}).value(), lw, nullptr).value();
+    std::vector<float> all = bn.ToVector();
+    for (float v : lin.ToVector()) all.push_back(v);
+    return all;
+  };
+  const std::vector<float> clean = run();
+  for (int64_t n = 8; n <= (1 << 14); n *= 2) {
+    std::vector<Tensor> poison;
+    for (int k = 0; k < 4; ++k) poison.push_back(Tensor::Full({n}, std::nanf("")));
+  }
+  const std::vector<float> recycled = run();
+  for (float v : recycled) ASSERT_TRUE(std::isfinite(v));
+  EXPECT_EQ(clean, recycled);
 }
 
 TEST(OpsTest, ViewsShareStorage) {

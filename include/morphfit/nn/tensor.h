@@ -40,6 +40,9 @@ class Tensor {
   // use Zeros() for shapes that come from users).
   explicit Tensor(const Shape& shape);
   static StatusOr<Tensor> Zeros(const Shape& shape);
+  // A CPU tensor whose contents are unspecified (like torch.empty): for outputs that the caller
+  // overwrites entirely, saving the zero-fill pass. Same shape rules as Tensor(shape).
+  static Tensor Uninitialized(const Shape& shape);
   // A zero-filled tensor on `device` (allocated there directly; FailedPrecondition for kCuda
   // without a usable device).
   static StatusOr<Tensor> Zeros(const Shape& shape, Device device);

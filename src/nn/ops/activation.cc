@@ -17,7 +17,7 @@ constexpr int64_t kElementChunk = 1 << 16;
 StatusOr<Tensor> Activate(Activation a, const Tensor& x, float slope) {
   const std::string op = ActivationName(a);
   if (!x.defined()) return InvalidArgumentError(op + ": input is undefined");
-  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewTensor(x.shape(), x.device()));
+  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewOutputTensor(x.shape(), x.device()));
   if (x.device() == Device::kCuda) {
 #if defined(MORPHFIT_NN_WITH_CUDA)
     MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(

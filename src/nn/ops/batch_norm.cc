@@ -119,7 +119,7 @@ StatusOr<Tensor> BatchNorm2dEval(const Tensor& x, const Tensor& gamma, const Ten
                                         {&running_var, "running_var"}}, op));
   MORPHFIT_RETURN_IF_ERROR(
       internal::CheckSameDevice({&x, &gamma, &beta, &running_mean, &running_var}, op));
-  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewTensor(x.shape(), x.device()));
+  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewOutputTensor(x.shape(), x.device()));
   if (x.device() == Device::kCuda) {
 #if defined(MORPHFIT_NN_WITH_CUDA)
     MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(

@@ -65,7 +65,7 @@ StatusOr<Tensor> Conv2d(const Tensor& x, const Tensor& w, const Tensor* b,
   MORPHFIT_RETURN_IF_ERROR(CheckBias(b, g.c_out, "conv2d"));
   MORPHFIT_RETURN_IF_ERROR(internal::CheckSameDevice({&x, &w, b}, "conv2d"));
   MORPHFIT_ASSIGN_OR_RETURN(Tensor y,
-                            internal::NewTensor({g.n, g.c_out, g.out_h, g.out_w}, x.device()));
+                            internal::NewOutputTensor({g.n, g.c_out, g.out_h, g.out_w}, x.device()));
   if (x.device() == Device::kCuda) {
 #if defined(MORPHFIT_NN_WITH_CUDA)
     MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(

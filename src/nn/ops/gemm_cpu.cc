@@ -21,7 +21,11 @@ template <typename T>
 using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
 
 constexpr int64_t kGemmColumnChunk = 256;  // output columns per task (wide enough for Eigen)
-constexpr int64_t kGemmRowChunk = 32;      // output rows per task when columns are few
+// Output rows per task when columns are few (deep layers: m = 256-512 rows, n = 49-196
+// columns). Eigen packs the whole right-hand side (the im2col matrix) once per call, so each
+// task re-packs it: 128-row tasks pack it 2-4 times per convolution instead of 8-16 times
+// (measured on ResNet-18: packing was 13 % of a forward with 32-row tasks).
+constexpr int64_t kGemmRowChunk = 128;
 constexpr int64_t kIm2colRowChunk = 8;
 
 // y (+)= a * b for y [m, n], cut into blocks along the longer of m and n.
@@ -87,6 +91,12 @@ void Im2col(const Conv2dGeometry& g, const T* x_group, T* cols) {
       const RowTap tap = TapOf(g, row);
       const T* plane = x_group + tap.c * g.h * g.w;
       T* out = cols + row * num_cols;
+      // Output columns ow with 0 <= ow * stride + dj < w, i.e. [ow_begin, ow_end); the rest
+      // of each output row is padding.
+      const int64_t ow_begin =
+          std::min(g.out_w, tap.dj >= 0 ? 0 : (-tap.dj + g.stride - 1) / g.stride);
+      const int64_t ow_end = std::max(
+          ow_begin, std::min(g.out_w, g.w - tap.dj <= 0 ? 0 : (g.w - tap.dj + g.stride - 1) / g.stride));
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
         T* out_row = out + oh * g.out_w;
         const int64_t ih = oh * g.stride + tap.di;
@@ -94,11 +104,14 @@ void Im2col(const Conv2dGeometry& g, const T* x_group, T* cols) {
           std::fill(out_row, out_row + g.out_w, T(0));
           continue;
         }
-        const T* in_row = plane + ih * g.w;
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          const int64_t iw = ow * g.stride + tap.dj;
-          out_row[ow] = (iw >= 0 && iw < g.w) ? in_row[iw] : T(0);
+        const T* in_row = plane + ih * g.w + tap.dj;
+        std::fill(out_row, out_row + ow_begin, T(0));
+        if (g.stride == 1) {
+          std::copy(in_row + ow_begin, in_row + ow_end, out_row + ow_begin);
+        } else {
+          for (int64_t ow = ow_begin; ow < ow_end; ++ow) out_row[ow] = in_row[ow * g.stride];
         }
+        std::fill(out_row + ow_end, out_row + g.out_w, T(0));
       }
     }
   });

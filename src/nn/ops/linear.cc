@@ -29,7 +29,7 @@ StatusOr<Tensor> Linear(const Tensor& x, const Tensor& w, const Tensor* b) {
   const int64_t n = x.dim(0), in = w.dim(1), out = w.dim(0);
   if (b) MORPHFIT_RETURN_IF_ERROR(ExpectShape(*b, {out}, "linear", "bias"));
   MORPHFIT_RETURN_IF_ERROR(internal::CheckSameDevice({&x, &w, b}, "linear"));
-  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewTensor({n, out}, x.device()));
+  MORPHFIT_ASSIGN_OR_RETURN(Tensor y, internal::NewOutputTensor({n, out}, x.device()));
   if (x.device() == Device::kCuda) {
 #if defined(MORPHFIT_NN_WITH_CUDA)
     MORPHFIT_RETURN_IF_ERROR(internal::FromCuda(

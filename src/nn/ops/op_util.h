@@ -44,6 +44,13 @@ inline StatusOr<Tensor> NewTensor(const Shape& shape, Device device) {
   return Tensor::Zeros(shape, device);
 }
 
+// An op's output that the op overwrites entirely: on the CPU not zero-filled first (one pass
+// less over memory); on the device zero-filled like NewTensor.
+inline StatusOr<Tensor> NewOutputTensor(const Shape& shape, Device device) {
+  if (device == Device::kCpu) return Tensor::Uninitialized(shape);
+  return Tensor::Zeros(shape, device);
+}
+
 // A CUDA launcher's error string as a Status.
 inline Status FromCuda(const std::string& error, const std::string& op) {
   return error.empty() ? OkStatus() : InternalError(op + " (CUDA): " + error);
