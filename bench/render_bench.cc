@@ -96,6 +96,24 @@ void BM_VisibilityAndShading_GivenVertices(benchmark::State& state) {
 }
 BENCHMARK(BM_VisibilityAndShading_GivenVertices)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The two halves of the above: the visibility buffer alone, then the shading of all channels
+// from a given buffer (one thread each).
+void BM_Visibility_GivenVertices(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  ThreadPool pool(1);
+  const render::FaceGeometry<float> g = render::ComputeGeometry<float>(m, params, &pool).value();
+  render::VisibilityBuffer vis;
+  for (auto _ : state) {
+    render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
+                                m.triangles.data(), m.num_triangles(), kSize, kSize, true, 1.0f,
+                                &pool, &vis);
+    benchmark::DoNotOptimize(vis.triangle.data());
+  }
+  state.counters["covered_px"] = vis.num_covered();
+}
+BENCHMARK(BM_Visibility_GivenVertices)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_Render_WithBasisProduct(benchmark::State& state) {
   const models::MorphableModel& m = Model();
   const FaceParams params = Framed(m);

@@ -2,6 +2,7 @@
 // sample face (saved under TempDir for looking at), bad input, and invariances.
 #include "morphfit/render/renderer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -102,8 +103,8 @@ TEST(VisibilityTest, GridAndFanHaveNoCracksAndNoDoubleCover) {
 
 // The serial reference of math/visibility.h (the CUDA tests' CPU twin) gives exactly the banded,
 // threaded buffer, so CUDA == reference implies CUDA == RasterizeVisibility.
-// Both CPU paths (one thread: set up and z-test in one pass; several: banded) are checked, with
-// a pinhole and a weak-perspective camera.
+// One thread and two (triangle ranges in private buffers, merged by (depth, id)) are checked,
+// with a pinhole and a weak-perspective camera.
 TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
   FaceParams p = FrontalSample(131);
   p.rotation = Eigen::Vector3d(0.2, 0.5, 0.1) + p.rotation;  // a turned head: self-occlusion
@@ -136,7 +137,7 @@ TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
 }
 
 // Random triangles (many off-image, some behind the near plane, beyond the guard band or NaN)
-// in both CPU paths against the serial reference.
+// with 1, 2 and 3 threads against the serial reference.
 TEST(VisibilityTest, RandomSoupWithCulledVerticesEqualsReferenceExactly) {
   std::mt19937 gen(17);
   std::uniform_real_distribution<float> pos(-20.0f, 60.0f), depth(-5.0f, 50.0f);
@@ -162,8 +163,8 @@ TEST(VisibilityTest, RandomSoupWithCulledVerticesEqualsReferenceExactly) {
   tris[0] = 5;  // the NaN / out-of-band vertices are used
   tris[1] = 10;
   tris[5] = 15;
-  ThreadPool one(1), two(2);
-  for (ThreadPool* pool : {&one, &two}) {
+  ThreadPool one(1), two(2), three(3);
+  for (ThreadPool* pool : {&one, &two, &three}) {
     for (bool perspective : {true, false}) {
       SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
                                       << perspective);
@@ -175,6 +176,58 @@ TEST(VisibilityTest, RandomSoupWithCulledVerticesEqualsReferenceExactly) {
       math::RasterizeVisibilityReference(pixels.data(), depths.data(), tris.data(), nt, w, h,
                                          perspective, 1.0f, tri.data(), bary.data(), dep.data());
       EXPECT_GT(vis.num_covered(), 100);
+      EXPECT_EQ(tri, vis.triangle);
+      EXPECT_EQ(dep, vis.depth);
+      EXPECT_EQ(bary, vis.bary);
+    }
+  }
+}
+
+// Every triangle of a small grid twice (a shuffled copy after the originals) gives exactly
+// equal depths: the lower id must win in every pixel, also when the copies fall into different
+// threads' triangle ranges (merged by (depth, id)), as in the serial reference.
+TEST(VisibilityTest, DuplicatedTrianglesKeepTheLowerIdWithAnyThreadCount) {
+  const int n = 24, w = 40, h = 33;
+  std::vector<float> pixels, depths;
+  std::mt19937 gen(23);
+  std::uniform_real_distribution<float> jitter(-0.3f, 0.3f), depth(20.0f, 30.0f);
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < n; ++i) {
+      pixels.push_back(-1.0f + 1.8f * i + jitter(gen));
+      pixels.push_back(-1.0f + 1.5f * j + jitter(gen));
+      depths.push_back(depth(gen));
+    }
+  }
+  std::vector<int32_t> grid;
+  for (int j = 0; j + 1 < n; ++j) {
+    for (int i = 0; i + 1 < n; ++i) {
+      const int v = j * n + i;
+      // Front-facing: positive area as math::SetupScreenTriangle measures it.
+      grid.insert(grid.end(), {v, v + n, v + 1});
+      grid.insert(grid.end(), {v + 1, v + n, v + n + 1});
+    }
+  }
+  const int nt = static_cast<int>(grid.size()) / 3;
+  std::vector<int> order(nt);
+  for (int f = 0; f < nt; ++f) order[f] = f;
+  std::shuffle(order.begin(), order.end(), gen);
+  std::vector<int32_t> tris = grid;
+  for (int f : order) tris.insert(tris.end(), grid.begin() + 3 * f, grid.begin() + 3 * f + 3);
+  ThreadPool one(1), two(2), three(3);
+  for (ThreadPool* pool : {&one, &two, &three}) {
+    for (bool perspective : {true, false}) {
+      SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
+                                      << perspective);
+      VisibilityBuffer vis;
+      RasterizeVisibility(pixels.data(), depths.data(), n * n, tris.data(), 2 * nt, w, h,
+                          perspective, 1.0f, pool, &vis);
+      std::vector<int32_t> tri(w * h);
+      std::vector<float> bary(3 * w * h), dep(w * h);
+      math::RasterizeVisibilityReference(pixels.data(), depths.data(), tris.data(), 2 * nt, w,
+                                         h, perspective, 1.0f, tri.data(), bary.data(),
+                                         dep.data());
+      EXPECT_GT(vis.num_covered(), w * h / 2);
+      for (int i = 0; i < w * h; ++i) ASSERT_LT(vis.triangle[i], nt) << "pixel " << i;
       EXPECT_EQ(tri, vis.triangle);
       EXPECT_EQ(dep, vis.depth);
       EXPECT_EQ(bary, vis.bary);

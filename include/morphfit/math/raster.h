@@ -98,14 +98,23 @@ MORPHFIT_HD bool CoversPixel(const ScreenTriangle& t, int px, int py, int64_t w[
 // Depth (camera z, mm) of a covered pixel from its exact edge values: 1/z interpolates linearly
 // in the image under a pinhole camera, z itself under weak perspective. Used for the z-test;
 // callers build with FMA contraction off so host and device round identically.
-MORPHFIT_HD float CoverageDepth(const ScreenTriangle& t, const int64_t w[3], const float z[3],
-                                bool perspective) {
-  const float inv_area = 1.0f / static_cast<float>(t.area);
-  const float l0 = static_cast<float>(w[0]) * inv_area;
-  const float l1 = static_cast<float>(w[1]) * inv_area;
-  const float l2 = static_cast<float>(w[2]) * inv_area;
+// The same from the edge values and area already rounded to float (static_cast<float> of the
+// int64s): the form the CPU rasterizer evaluates across many pixels at once.
+MORPHFIT_HD float CoverageDepthFromEdges(float area, const float w[3], const float z[3],
+                                         bool perspective) {
+  const float inv_area = 1.0f / area;
+  const float l0 = w[0] * inv_area;
+  const float l1 = w[1] * inv_area;
+  const float l2 = w[2] * inv_area;
   if (perspective) return 1.0f / (l0 / z[0] + l1 / z[1] + l2 / z[2]);
   return l0 * z[0] + l1 * z[1] + l2 * z[2];
+}
+
+MORPHFIT_HD float CoverageDepth(const ScreenTriangle& t, const int64_t w[3], const float z[3],
+                                bool perspective) {
+  const float wf[3] = {static_cast<float>(w[0]), static_cast<float>(w[1]),
+                       static_cast<float>(w[2])};
+  return CoverageDepthFromEdges(static_cast<float>(t.area), wf, z, perspective);
 }
 
 // Continuous screen-space barycentrics l of pixel (px, py) in triangle uv (u0 v0 u1 v1 u2 v2),

@@ -39,20 +39,28 @@ MORPHFIT_HD bool SetupVisibilityTriangle(const float* pixels, const float* depth
   return t->min_px <= t->max_px && t->min_py <= t->max_py;
 }
 
+// Perspective-correct barycentrics of pixel centre (x, y) from the triangle's corners uv
+// (u0 v0 u1 v1 u2 v2, px) and depths z.
+MORPHFIT_HD void CornerBarycentrics(const float uv[6], const float z[3], float x, float y,
+                                    bool perspective, float bary[3]) {
+  float l[3];
+  ScreenBarycentrics<float>(uv, x, y, l, nullptr);
+  PerspectiveBarycentrics<float>(l, z, perspective, bary, nullptr, nullptr);
+}
+
 // Perspective-correct barycentrics of the centre of pixel (x, y) in triangle f (the resolve
 // pass once the z-test has chosen f).
 MORPHFIT_HD void VisibilityBarycentrics(const float* pixels, const float* depths,
                                         const int32_t* triangles, int32_t f, int x, int y,
                                         bool perspective, float bary[3]) {
-  float uv[6], z[3], l[3];
+  float uv[6], z[3];
   for (int k = 0; k < 3; ++k) {
     const int32_t v = triangles[3 * static_cast<int64_t>(f) + k];
     uv[2 * k] = pixels[2 * v];
     uv[2 * k + 1] = pixels[2 * v + 1];
     z[k] = depths[v];
   }
-  ScreenBarycentrics<float>(uv, static_cast<float>(x), static_cast<float>(y), l, nullptr);
-  PerspectiveBarycentrics<float>(l, z, perspective, bary, nullptr, nullptr);
+  CornerBarycentrics(uv, z, static_cast<float>(x), static_cast<float>(y), perspective, bary);
 }
 
 // Serial reference: triangles in id order, a strictly nearer depth replaces the stored one, so
