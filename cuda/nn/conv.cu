@@ -10,23 +10,16 @@
 #include "morphfit/nn/kernels/gemm_layout.h"
 #include "nn/conv_cudnn.h"
 #include "nn/device_memory.h"
+#include "nn/launch.cuh"
 
 namespace morphfit::nn_cuda {
 namespace {
 
 using nn::Conv2dGeometry;
-constexpr int kThreads = 256;
-
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
-std::string CudaError(cudaError_t e, const char* what) {
-  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
-}
-
-std::string Sync(const char* what) {
-  std::string e = CudaError(cudaGetLastError(), what);
-  return e.empty() ? CudaError(cudaDeviceSynchronize(), what) : e;
-}
+using launch::Blocks;
+using launch::kThreads;
+using launch::Stream;
+using launch::Sync;
 
 cublasHandle_t Handle(std::string* error) {
   static cublasHandle_t handle = nullptr;
@@ -46,6 +39,7 @@ std::string Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, co
   std::string error;
   cublasHandle_t h = Handle(&error);
   if (!h) return error;
+  if (cublasSetStream(h, Stream()) != CUBLAS_STATUS_SUCCESS) return "cublasSetStream failed";
   const nn::ColumnMajorGemm call = nn::RowMajorGemmAsColumnMajor(trans_a, trans_b, m, n, k);
   const float alpha = 1.0f;
   const auto i = [](int64_t v) { return static_cast<int>(v); };
@@ -120,7 +114,8 @@ std::string Conv2dForward(const Conv2dGeometry& g, const float* x, const float* 
   if (GetConvBackend() == ConvBackend::kCudnn) {
     const std::string e = CudnnConv2dForward(g, x, w, y);
     if (!e.empty()) return e;
-    if (b) AddBiasKernel<<<Blocks(g.n * g.c_out * g.col_cols()), kThreads>>>(g.n, g.c_out, g.col_cols(), b, y);
+    if (b) AddBiasKernel<<<Blocks(g.n * g.c_out * g.col_cols()), kThreads, 0, Stream()>>>(
+        g.n, g.c_out, g.col_cols(), b, y);
     return Sync("conv2d forward (cuDNN)");
   }
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
@@ -135,7 +130,7 @@ std::string Conv2dForward(const Conv2dGeometry& g, const float* x, const float* 
       const float* x_group = x + (n * g.c_in + group * cig) * g.h * g.w;
       const float* col_data = x_group;
       if (!IsPointwise(g)) {
-        Im2colKernel<<<Blocks(rows * cols), kThreads>>>(g, x_group, scratch.ptr);
+        Im2colKernel<<<Blocks(rows * cols), kThreads, 0, Stream()>>>(g, x_group, scratch.ptr);
         col_data = scratch.ptr;
       }
       const std::string e = Gemm(false, false, cog, cols, rows, w + group * cog * rows, col_data,
@@ -143,7 +138,8 @@ std::string Conv2dForward(const Conv2dGeometry& g, const float* x, const float* 
       if (!e.empty()) return e;
     }
   }
-  if (b) AddBiasKernel<<<Blocks(g.n * g.c_out * cols), kThreads>>>(g.n, g.c_out, cols, b, y);
+  if (b) AddBiasKernel<<<Blocks(g.n * g.c_out * cols), kThreads, 0, Stream()>>>(
+      g.n, g.c_out, cols, b, y);
   return Sync("conv2d forward");
 }
 
@@ -152,7 +148,8 @@ std::string Conv2dBackward(const Conv2dGeometry& g, const float* x, const float*
   if (GetConvBackend() == ConvBackend::kCudnn) {
     const std::string e = CudnnConv2dBackward(g, x, w, dy, dx, dw);
     if (!e.empty()) return e;
-    if (db) BiasGradKernel<<<static_cast<unsigned>(g.c_out), kThreads>>>(g.n, g.c_out, g.col_cols(), dy, db);
+    if (db) BiasGradKernel<<<static_cast<unsigned>(g.c_out), kThreads, 0, Stream()>>>(
+        g.n, g.c_out, g.col_cols(), dy, db);
     return Sync("conv2d backward (cuDNN)");
   }
   const int64_t cig = g.c_in_per_group(), cog = g.c_out_per_group();
@@ -170,7 +167,7 @@ std::string Conv2dBackward(const Conv2dGeometry& g, const float* x, const float*
       if (dw) {
         const float* col_data = x_group;
         if (!IsPointwise(g)) {
-          Im2colKernel<<<Blocks(rows * cols), kThreads>>>(g, x_group, scratch.ptr);
+          Im2colKernel<<<Blocks(rows * cols), kThreads, 0, Stream()>>>(g, x_group, scratch.ptr);
           col_data = scratch.ptr;
         }
         e = Gemm(false, true, cog, rows, cols, grad, col_data, dw + group * cog * rows, 1.0f);
@@ -181,13 +178,15 @@ std::string Conv2dBackward(const Conv2dGeometry& g, const float* x, const float*
           e = Gemm(true, false, rows, cols, cog, weights, grad, dx_group, 0.0f);
         } else {
           e = Gemm(true, false, rows, cols, cog, weights, grad, scratch.ptr, 0.0f);
-          Col2imKernel<<<Blocks(cig * g.h * g.w), kThreads>>>(g, scratch.ptr, dx_group);
+          Col2imKernel<<<Blocks(cig * g.h * g.w), kThreads, 0, Stream()>>>(
+              g, scratch.ptr, dx_group);
         }
         if (!e.empty()) return e;
       }
     }
   }
-  if (db) BiasGradKernel<<<static_cast<unsigned>(g.c_out), kThreads>>>(g.n, g.c_out, cols, dy, db);
+  if (db) BiasGradKernel<<<static_cast<unsigned>(g.c_out), kThreads, 0, Stream()>>>(
+      g.n, g.c_out, cols, dy, db);
   return Sync("conv2d backward");
 }
 
@@ -195,7 +194,7 @@ std::string LinearForward(int64_t n, int64_t in, int64_t out, const float* x, co
                           const float* b, float* y) {
   const std::string e = Gemm(false, true, n, out, in, x, w, y, 0.0f);
   if (!e.empty()) return e;
-  if (b) AddBiasKernel<<<Blocks(n * out), kThreads>>>(n, out, 1, b, y);
+  if (b) AddBiasKernel<<<Blocks(n * out), kThreads, 0, Stream()>>>(n, out, 1, b, y);
   return Sync("linear forward");
 }
 
@@ -205,17 +204,17 @@ std::string LinearBackward(int64_t n, int64_t in, int64_t out, const float* x, c
   if (dx) e = Gemm(false, false, n, in, out, dy, w, dx, 0.0f);
   if (e.empty() && dw) e = Gemm(true, false, out, in, n, dy, x, dw, 1.0f);
   if (!e.empty()) return e;
-  if (db) BiasGradKernel<<<static_cast<unsigned>(out), kThreads>>>(n, out, 1, dy, db);
+  if (db) BiasGradKernel<<<static_cast<unsigned>(out), kThreads, 0, Stream()>>>(n, out, 1, dy, db);
   return Sync("linear backward");
 }
 
 std::string AddChannelBias(int64_t n, int64_t c, int64_t hw, const float* b, float* y) {
-  if (n * c * hw > 0) AddBiasKernel<<<Blocks(n * c * hw), kThreads>>>(n, c, hw, b, y);
+  if (n * c * hw > 0) AddBiasKernel<<<Blocks(n * c * hw), kThreads, 0, Stream()>>>(n, c, hw, b, y);
   return Sync("add channel bias");
 }
 
 std::string ChannelSumAccumulate(int64_t n, int64_t c, int64_t hw, const float* dy, float* db) {
-  if (c > 0) BiasGradKernel<<<static_cast<unsigned>(c), kThreads>>>(n, c, hw, dy, db);
+  if (c > 0) BiasGradKernel<<<static_cast<unsigned>(c), kThreads, 0, Stream()>>>(n, c, hw, dy, db);
   return Sync("channel sum");
 }
 

@@ -8,6 +8,7 @@
 #include "nn/conv_cuda.h"
 #include "nn/conv_cudnn.h"
 #include "nn/device_memory.h"
+#include "nn/launch.cuh"
 
 #if defined(MORPHFIT_NN_WITH_CUDNN)
 #include <cudnn.h>
@@ -149,6 +150,7 @@ std::string CudnnConv2dForward(const Conv2dGeometry& g, const float* x, const fl
   std::string e;
   cudnnHandle_t h = Handle(&e);
   if (!h) return e;
+  if (!(e = Check(cudnnSetStream(h, launch::Stream()), "cudnnSetStream")).empty()) return e;
   Descriptors d;
   if (!(e = d.Init(g)).empty()) return e;
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -172,6 +174,7 @@ std::string CudnnConv2dBackward(const Conv2dGeometry& g, const float* x, const f
   std::string e;
   cudnnHandle_t h = Handle(&e);
   if (!h) return e;
+  if (!(e = Check(cudnnSetStream(h, launch::Stream()), "cudnnSetStream")).empty()) return e;
   Descriptors d;
   if (!(e = d.Init(g)).empty()) return e;
   const float one = 1.0f, zero = 0.0f;

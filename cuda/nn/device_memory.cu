@@ -3,9 +3,12 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+
+#include "nn/launch.cuh"
 
 namespace morphfit::nn_cuda {
 namespace {
@@ -28,8 +31,16 @@ size_t RoundUp(size_t bytes) {
   return size;
 }
 
-std::string Error(cudaError_t e, const char* what) {
-  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
+using launch::Error;
+using launch::Stream;
+
+std::atomic<void*> g_stream{nullptr};
+
+// A copy on the nn stream, finished before returning.
+std::string Copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, const char* what) {
+  cudaError_t e = cudaMemcpyAsync(dst, src, bytes, kind, Stream());
+  if (e == cudaSuccess) e = cudaStreamSynchronize(Stream());
+  return Error(e, what);
 }
 
 __global__ void FillKernel(float* dst, int64_t n, float value) {
@@ -38,6 +49,9 @@ __global__ void FillKernel(float* dst, int64_t n, float value) {
 }
 
 }  // namespace
+
+void SetStream(void* stream) { g_stream.store(stream); }
+void* GetStream() { return g_stream.load(); }
 
 bool DeviceAvailable(std::string* reason) {
   int count = 0;
@@ -109,19 +123,19 @@ AllocatorStats GetAllocatorStats() {
 }
 
 std::string CopyHostToDevice(void* dst, const void* src, size_t bytes) {
-  return Error(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+  return Copy(dst, src, bytes, cudaMemcpyHostToDevice, "cudaMemcpy H2D");
 }
 std::string CopyDeviceToHost(void* dst, const void* src, size_t bytes) {
-  return Error(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+  return Copy(dst, src, bytes, cudaMemcpyDeviceToHost, "cudaMemcpy D2H");
 }
 std::string CopyDeviceToDevice(void* dst, const void* src, size_t bytes) {
-  return Error(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+  return Copy(dst, src, bytes, cudaMemcpyDeviceToDevice, "cudaMemcpy D2D");
 }
 
 std::string Fill(float* dst, int64_t n, float value) {
   if (n <= 0) return "";
-  FillKernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(dst, n, value);
-  return Error(cudaDeviceSynchronize(), "fill");
+  FillKernel<<<launch::Blocks(n), launch::kThreads, 0, Stream()>>>(dst, n, value);
+  return launch::Sync("fill");
 }
 
 }  // namespace morphfit::nn_cuda

@@ -36,6 +36,14 @@ std::string CopyDeviceToDevice(void* dst_device, const void* src_device, size_t 
 // Sets n floats at `dst_device` to `value`.
 std::string Fill(float* dst_device, int64_t n, float value);
 
+// The CUDA stream (a cudaStream_t passed as void*) on which every nn kernel, cuBLAS/cuDNN call
+// and copy is issued; nullptr (the default) is the legacy default stream. Each launcher still
+// waits for its stream before returning, so results can be read at once; a stream of its own
+// lets nn work run beside other CUDA work of the process (e.g. rendering on another stream).
+// Process-wide; set it before issuing nn work, not while another thread does.
+void SetStream(void* stream);
+void* GetStream();
+
 }  // namespace morphfit::nn_cuda
 
 #endif  // MORPHFIT_CUDA_NN_DEVICE_MEMORY_H_

@@ -8,16 +8,15 @@
 #include <vector>
 
 #include "nn/device_memory.h"
+#include "nn/launch.cuh"
 
 namespace morphfit::nn_cuda {
 namespace {
 
-constexpr int kThreads = 256;
+using launch::Error;
+using launch::kThreads;
+using launch::Stream;
 constexpr int kMaxBlocks = 1024;
-
-std::string Error(cudaError_t e, const char* what) {
-  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
-}
 
 // Each block writes one partial sum of its grid-strided elements (tree sum within the block):
 // of w_i rho(x_i - t_i) (writing dL_dx too), or with plain_sum of x_i alone.
@@ -58,14 +57,12 @@ std::string Reduce(bool plain_sum, nn::Penalty p, double beta, int64_t n, const 
   std::string e = Allocate(sizeof(double) * blocks, &ptr);
   if (!e.empty()) return e;
   double* partials = static_cast<double*>(ptr);
-  PenaltyKernel<<<blocks, kThreads>>>(plain_sum, p, beta, n, x, t, weights, block, inner, scale,
+  PenaltyKernel<<<blocks, kThreads, 0, Stream()>>>(
+      plain_sum, p, beta, n, x, t, weights, block, inner, scale,
                                       dL_dx, partials);
   e = Error(cudaGetLastError(), "loss kernel");
   std::vector<double> host(static_cast<size_t>(blocks));
-  if (e.empty()) {
-    e = Error(cudaMemcpy(host.data(), partials, sizeof(double) * blocks, cudaMemcpyDeviceToHost),
-              "loss partials");
-  }
+  if (e.empty()) e = CopyDeviceToHost(host.data(), partials, sizeof(double) * blocks);
   Free(ptr);
   for (double v : host) *total += v;
   return e;

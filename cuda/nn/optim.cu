@@ -3,18 +3,17 @@
 
 #include <cuda_runtime.h>
 
+#include "nn/device_memory.h"
+#include "nn/launch.cuh"
+
 namespace morphfit::nn_cuda {
 namespace {
 
-constexpr int kThreads = 256;
+using launch::Blocks;
+using launch::kThreads;
+using launch::Stream;
+using launch::Sync;
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
-std::string Sync(const char* what) {
-  cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) e = cudaDeviceSynchronize();
-  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
-}
 
 __global__ void SgdKernel(nn::SgdHyper h, int64_t n, float* w, const float* g, float* v) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -48,13 +47,13 @@ __global__ void ScaleKernel(int64_t n, float* x, float scale) {
 }  // namespace
 
 std::string SgdStep(const nn::SgdHyper& h, int64_t n, float* w, const float* g, float* v) {
-  if (n > 0) SgdKernel<<<Blocks(n), kThreads>>>(h, n, w, g, v);
+  if (n > 0) SgdKernel<<<Blocks(n), kThreads, 0, Stream()>>>(h, n, w, g, v);
   return Sync("sgd step");
 }
 
 std::string AdamStep(const nn::AdamHyper& h, int64_t n, float* w, const float* g, float* m,
                      float* v) {
-  if (n > 0) AdamKernel<<<Blocks(n), kThreads>>>(h, n, w, g, m, v);
+  if (n > 0) AdamKernel<<<Blocks(n), kThreads, 0, Stream()>>>(h, n, w, g, m, v);
   return Sync("adam step");
 }
 
@@ -62,18 +61,17 @@ std::string SumOfSquares(int64_t n, const float* x, double* sum) {
   double* device_sum = nullptr;
   cudaError_t e = cudaMalloc(&device_sum, sizeof(double));
   if (e != cudaSuccess) return std::string("cudaMalloc: ") + cudaGetErrorString(e);
-  SumOfSquaresKernel<<<1, kThreads>>>(n, x, device_sum);
+  SumOfSquaresKernel<<<1, kThreads, 0, Stream()>>>(n, x, device_sum);
   std::string error = Sync("sum of squares");
   if (error.empty()) {
-    e = cudaMemcpy(sum, device_sum, sizeof(double), cudaMemcpyDeviceToHost);
-    if (e != cudaSuccess) error = std::string("cudaMemcpy: ") + cudaGetErrorString(e);
+    error = CopyDeviceToHost(sum, device_sum, sizeof(double));
   }
   cudaFree(device_sum);
   return error;
 }
 
 std::string Scale(int64_t n, float* x, float scale) {
-  if (n > 0) ScaleKernel<<<Blocks(n), kThreads>>>(n, x, scale);
+  if (n > 0) ScaleKernel<<<Blocks(n), kThreads, 0, Stream()>>>(n, x, scale);
   return Sync("scale");
 }
 

@@ -6,20 +6,17 @@
 #include <cuda_runtime.h>
 
 #include "morphfit/nn/kernels/gather.h"
+#include "nn/launch.cuh"
 
 namespace morphfit::nn_cuda {
 namespace {
 
 using nn::Pool2dGeometry;
-constexpr int kThreads = 256;
+using launch::Blocks;
+using launch::kThreads;
+using launch::Stream;
+using launch::Sync;
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
-std::string Sync(const char* what) {
-  cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) e = cudaDeviceSynchronize();
-  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
-}
 
 #define MORPHFIT_NN_INDEX()                                                   \
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x
@@ -188,23 +185,24 @@ __global__ void GlobalAvgPoolBackwardKernel(int64_t planes, int64_t hw, const fl
 }  // namespace
 
 std::string ActivationForward(nn::Activation a, float slope, int64_t n, const float* x, float* y) {
-  if (n > 0) ActivationForwardKernel<<<Blocks(n), kThreads>>>(a, slope, n, x, y);
+  if (n > 0) ActivationForwardKernel<<<Blocks(n), kThreads, 0, Stream()>>>(a, slope, n, x, y);
   return Sync("activation forward");
 }
 
 std::string ActivationBackward(nn::Activation a, float slope, int64_t n, const float* x,
                                const float* y, const float* dy, float* dx) {
-  if (n > 0) ActivationBackwardKernel<<<Blocks(n), kThreads>>>(a, slope, n, x, y, dy, dx);
+  if (n > 0) ActivationBackwardKernel<<<Blocks(n), kThreads, 0, Stream()>>>(
+      a, slope, n, x, y, dy, dx);
   return Sync("activation backward");
 }
 
 std::string Add(int64_t n, const float* a, const float* b, float* y) {
-  if (n > 0) AddKernel<<<Blocks(n), kThreads>>>(n, a, b, y);
+  if (n > 0) AddKernel<<<Blocks(n), kThreads, 0, Stream()>>>(n, a, b, y);
   return Sync("add");
 }
 
 std::string Multiply(int64_t n, const float* a, const float* b, float* y) {
-  if (n > 0) MultiplyKernel<<<Blocks(n), kThreads>>>(n, a, b, y);
+  if (n > 0) MultiplyKernel<<<Blocks(n), kThreads, 0, Stream()>>>(n, a, b, y);
   return Sync("multiply");
 }
 
@@ -212,7 +210,7 @@ std::string BatchNormForwardTrain(int64_t n, int64_t c, int64_t hw, const float*
                                   const float* gamma, const float* beta, double eps,
                                   double momentum, float* y, float* save_mean,
                                   float* save_inv_std, float* running_mean, float* running_var) {
-  BatchNormTrainKernel<<<static_cast<unsigned>(c), kThreads>>>(
+  BatchNormTrainKernel<<<static_cast<unsigned>(c), kThreads, 0, Stream()>>>(
       n, c, hw, x, gamma, beta, eps, momentum, y, save_mean, save_inv_std, running_mean, running_var);
   return Sync("batch norm forward (train)");
 }
@@ -221,7 +219,7 @@ std::string BatchNormBackwardTrain(int64_t n, int64_t c, int64_t hw, const float
                                    const float* gamma, const float* save_mean,
                                    const float* save_inv_std, const float* dy, float* dx,
                                    float* dgamma, float* dbeta) {
-  BatchNormBackwardKernel<<<static_cast<unsigned>(c), kThreads>>>(
+  BatchNormBackwardKernel<<<static_cast<unsigned>(c), kThreads, 0, Stream()>>>(
       true, n, c, hw, x, gamma, save_mean, save_inv_std, 0.0, dy, dx, dgamma, dbeta);
   return Sync("batch norm backward (train)");
 }
@@ -230,7 +228,8 @@ std::string BatchNormForwardEval(int64_t n, int64_t c, int64_t hw, const float* 
                                  const float* gamma, const float* beta, const float* running_mean,
                                  const float* running_var, double eps, float* y) {
   if (n * c * hw > 0) {
-    BatchNormEvalKernel<<<Blocks(n * c * hw), kThreads>>>(n, c, hw, x, gamma, beta, running_mean,
+    BatchNormEvalKernel<<<Blocks(n * c * hw), kThreads, 0, Stream()>>>(
+        n, c, hw, x, gamma, beta, running_mean,
                                                           running_var, eps, y);
   }
   return Sync("batch norm forward (eval)");
@@ -240,38 +239,39 @@ std::string BatchNormBackwardEval(int64_t n, int64_t c, int64_t hw, const float*
                                   const float* gamma, const float* running_mean,
                                   const float* running_var, double eps, const float* dy, float* dx,
                                   float* dgamma, float* dbeta) {
-  BatchNormBackwardKernel<<<static_cast<unsigned>(c), kThreads>>>(
+  BatchNormBackwardKernel<<<static_cast<unsigned>(c), kThreads, 0, Stream()>>>(
       false, n, c, hw, x, gamma, running_mean, running_var, eps, dy, dx, dgamma, dbeta);
   return Sync("batch norm backward (eval)");
 }
 
 std::string MaxPool2dForward(const Pool2dGeometry& g, const float* x, float* y) {
-  MaxPoolForwardKernel<<<Blocks(g.n * g.c * g.out_h * g.out_w), kThreads>>>(g, x, y);
+  MaxPoolForwardKernel<<<Blocks(g.n * g.c * g.out_h * g.out_w), kThreads, 0, Stream()>>>(g, x, y);
   return Sync("max pool forward");
 }
 
 std::string MaxPool2dBackward(const Pool2dGeometry& g, const float* x, const float* dy, float* dx) {
-  MaxPoolBackwardKernel<<<Blocks(g.n * g.c * g.h * g.w), kThreads>>>(g, x, dy, dx);
+  MaxPoolBackwardKernel<<<Blocks(g.n * g.c * g.h * g.w), kThreads, 0, Stream()>>>(g, x, dy, dx);
   return Sync("max pool backward");
 }
 
 std::string AvgPool2dForward(const Pool2dGeometry& g, const float* x, float* y) {
-  AvgPoolForwardKernel<<<Blocks(g.n * g.c * g.out_h * g.out_w), kThreads>>>(g, x, y);
+  AvgPoolForwardKernel<<<Blocks(g.n * g.c * g.out_h * g.out_w), kThreads, 0, Stream()>>>(g, x, y);
   return Sync("avg pool forward");
 }
 
 std::string AvgPool2dBackward(const Pool2dGeometry& g, const float* dy, float* dx) {
-  AvgPoolBackwardKernel<<<Blocks(g.n * g.c * g.h * g.w), kThreads>>>(g, dy, dx);
+  AvgPoolBackwardKernel<<<Blocks(g.n * g.c * g.h * g.w), kThreads, 0, Stream()>>>(g, dy, dx);
   return Sync("avg pool backward");
 }
 
 std::string GlobalAvgPoolForward(int64_t n, int64_t c, int64_t hw, const float* x, float* y) {
-  GlobalAvgPoolKernel<<<static_cast<unsigned>(n * c), kThreads>>>(hw, x, y);
+  GlobalAvgPoolKernel<<<static_cast<unsigned>(n * c), kThreads, 0, Stream()>>>(hw, x, y);
   return Sync("global avg pool forward");
 }
 
 std::string GlobalAvgPoolBackward(int64_t n, int64_t c, int64_t hw, const float* dy, float* dx) {
-  if (n * c * hw > 0) GlobalAvgPoolBackwardKernel<<<Blocks(n * c * hw), kThreads>>>(n * c, hw, dy, dx);
+  if (n * c * hw > 0) GlobalAvgPoolBackwardKernel<<<Blocks(n * c * hw), kThreads, 0, Stream()>>>(
+      n * c, hw, dy, dx);
   return Sync("global avg pool backward");
 }
 

@@ -6,19 +6,16 @@
 #include "morphfit/nn/kernels/elementwise.h"
 #include "morphfit/nn/kernels/gather.h"
 #include "morphfit/nn/kernels/resample.h"
+#include "nn/launch.cuh"
 
 namespace morphfit::nn_cuda {
 namespace {
 
-constexpr int kThreads = 256;
+using launch::Blocks;
+using launch::kThreads;
+using launch::Stream;
+using launch::Sync;
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
-std::string Sync(const char* what) {
-  cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) e = cudaDeviceSynchronize();
-  return e == cudaSuccess ? std::string() : std::string(what) + ": " + cudaGetErrorString(e);
-}
 
 #define MORPHFIT_NN_INDEX() \
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x
@@ -104,26 +101,28 @@ __global__ void L2BackwardKernel(int64_t n, int64_t c, int64_t hw, double eps, c
 std::string UpsampleNearestForward(int64_t planes, int64_t h, int64_t w, int64_t scale,
                                    const float* x, float* y) {
   const int64_t n = planes * h * w * scale * scale;
-  if (n > 0) NearestForwardKernel<<<Blocks(n), kThreads>>>(planes, h, w, scale, x, y);
+  if (n > 0) NearestForwardKernel<<<Blocks(n), kThreads, 0, Stream()>>>(planes, h, w, scale, x, y);
   return Sync("upsample nearest forward");
 }
 
 std::string UpsampleNearestBackward(int64_t planes, int64_t h, int64_t w, int64_t scale,
                                     const float* dy, float* dx) {
-  if (planes * h * w > 0) NearestBackwardKernel<<<Blocks(planes * h * w), kThreads>>>(planes, h, w, scale, dy, dx);
+  if (planes * h * w > 0) NearestBackwardKernel<<<Blocks(planes * h * w), kThreads, 0, Stream()>>>(
+      planes, h, w, scale, dy, dx);
   return Sync("upsample nearest backward");
 }
 
 std::string UpsampleBilinearForward(int64_t planes, int64_t h, int64_t w, int64_t scale,
                                     const float* x, float* y) {
   const int64_t n = planes * h * w * scale * scale;
-  if (n > 0) BilinearForwardKernel<<<Blocks(n), kThreads>>>(planes, h, w, scale, x, y);
+  if (n > 0) BilinearForwardKernel<<<Blocks(n), kThreads, 0, Stream()>>>(planes, h, w, scale, x, y);
   return Sync("upsample bilinear forward");
 }
 
 std::string UpsampleBilinearBackward(int64_t planes, int64_t h, int64_t w, int64_t scale,
                                      const float* dy, float* dx) {
-  if (planes * h * w > 0) BilinearBackwardKernel<<<Blocks(planes * h * w), kThreads>>>(planes, h, w, scale, dy, dx);
+  if (planes * h * w > 0) BilinearBackwardKernel<<<Blocks(planes * h * w), kThreads, 0, Stream()>>>(
+      planes, h, w, scale, dy, dx);
   return Sync("upsample bilinear backward");
 }
 
@@ -131,7 +130,8 @@ std::string ConcatChannelsForward(int64_t n, int64_t c_a, int64_t c_b, int64_t h
                                   const float* b, float* y) {
   const int64_t total = n * (c_a + c_b) * hw;
   if (total > 0) {
-    ConcatKernel<<<Blocks(total), kThreads>>>(true, n, c_a, c_b, hw, const_cast<float*>(a),
+    ConcatKernel<<<Blocks(total), kThreads, 0, Stream()>>>(
+        true, n, c_a, c_b, hw, const_cast<float*>(a),
                                               const_cast<float*>(b), y);
   }
   return Sync("concat forward");
@@ -141,20 +141,22 @@ std::string ConcatChannelsBackward(int64_t n, int64_t c_a, int64_t c_b, int64_t 
                                    const float* dy, float* da, float* db) {
   const int64_t total = n * (c_a + c_b) * hw;
   if (total > 0) {
-    ConcatKernel<<<Blocks(total), kThreads>>>(false, n, c_a, c_b, hw, da, db, const_cast<float*>(dy));
+    ConcatKernel<<<Blocks(total), kThreads, 0, Stream()>>>(
+        false, n, c_a, c_b, hw, da, db, const_cast<float*>(dy));
   }
   return Sync("concat backward");
 }
 
 std::string L2NormalizeChannelsForward(int64_t n, int64_t c, int64_t hw, double eps,
                                        const float* x, float* y) {
-  if (n * hw > 0) L2ForwardKernel<<<Blocks(n * hw), kThreads>>>(n, c, hw, eps, x, y);
+  if (n * hw > 0) L2ForwardKernel<<<Blocks(n * hw), kThreads, 0, Stream()>>>(n, c, hw, eps, x, y);
   return Sync("l2 normalize forward");
 }
 
 std::string L2NormalizeChannelsBackward(int64_t n, int64_t c, int64_t hw, double eps,
                                         const float* x, const float* dy, float* dx) {
-  if (n * hw > 0) L2BackwardKernel<<<Blocks(n * hw), kThreads>>>(n, c, hw, eps, x, dy, dx);
+  if (n * hw > 0) L2BackwardKernel<<<Blocks(n * hw), kThreads, 0, Stream()>>>(
+      n, c, hw, eps, x, dy, dx);
   return Sync("l2 normalize backward");
 }
 

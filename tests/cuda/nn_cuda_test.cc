@@ -1,6 +1,7 @@
 // CUDA tensor-layer kernels vs their CPU twins (the header-only nn::reference kernels), one
 // table entry per op; every test skips with the reason where no CUDA device exists. Links only
 // morphfit_nn_cuda (CUDA) and GoogleTest.
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -238,6 +239,40 @@ TEST(NnCudaTest, AllocatorReusesFreedBlocks) {
   Free(b);
   EmptyCache();
   EXPECT_EQ(GetAllocatorStats().bytes_cached, 0u);
+}
+
+// The same ops issued on a stream of the caller's (SetStream) give bitwise the same results as on
+// the default stream — copies, a cuBLAS convolution, an elementwise kernel and a reduction (the
+// sum of squares behind gradient clipping) — and every result is complete when its launcher
+// returns (the host reads them with no further synchronisation).
+TEST(NnCudaTest, OpsOnAUserStreamMatchTheDefaultStream) {
+  MORPHFIT_SKIP_WITHOUT_CUDA();
+  SetConvBackend(ConvBackend::kIm2colCublas);
+  const nn::Conv2dGeometry g = Geometry(2, 8, 15, 15, 16, 3, 1, 1, 1, 1);
+  const size_t nx = g.n * g.c_in * g.h * g.w, ny = g.n * g.c_out * g.out_h * g.out_w;
+  const std::vector<float> x = Random(nx, 21), w = Random(g.weight_size(), 22),
+                           b = Random(g.c_out, 23);
+  auto run = [&](std::vector<float>* y_out, double* norm) {
+    DeviceBuffer xd(x), wd(w), bd(b), yd(ny), zd(ny);
+    ASSERT_EQ(Conv2dForward(g, xd.get(), wd.get(), bd.get(), yd.get()), "");
+    ASSERT_EQ(ActivationForward(nn::Activation::kRelu, 0.0f, ny, yd.get(), zd.get()), "");
+    ASSERT_EQ(SumOfSquares(ny, zd.get(), norm), "");
+    *y_out = zd.Host();
+  };
+  ASSERT_EQ(GetStream(), nullptr);
+  std::vector<float> y_default, y_stream;
+  double norm_default = 0.0, norm_stream = 0.0;
+  run(&y_default, &norm_default);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  SetStream(stream);
+  EXPECT_EQ(GetStream(), static_cast<void*>(stream));
+  run(&y_stream, &norm_stream);
+  SetStream(nullptr);
+  cudaStreamDestroy(stream);
+  EXPECT_EQ(y_stream, y_default);
+  EXPECT_EQ(norm_stream, norm_default);
+  EXPECT_GT(norm_default, 0.0);
 }
 
 }  // namespace
