@@ -4,7 +4,8 @@
 // so this benchmark gives it 17 contour lines: from each jaw landmark 24 grid vertices along
 // its row, away from the sheet's centre) and the sample face (51 / 23 modes, its own contour
 // lines). Targets: the silhouette landmarks of a known face (yaw 25 deg) plus 1 px noise.
-// Both solvers (FitOptions::solver) on the same problem, side by side.
+// Both solvers (FitOptions::solver) on the same problem, side by side, with the model's rows
+// gathered per call or once (LandmarkFitModel).
 // Run: taskset -c 0 build/<preset>/bench/bench_landmark_fit --benchmark_repetitions=5
 //      --benchmark_report_aggregates_only=true
 #include <cmath>
@@ -80,9 +81,14 @@ void BM_LandmarkFitContour(benchmark::State& state) {
   const Eigen::Matrix2Xd targets = Targets(m);
   FitOptions options;  // contour jaw, pinhole, default schedule
   options.solver = state.range(1) == 0 ? LandmarkSolver::kCeres : LandmarkSolver::kGaussNewton;
+  // prepared 1: the model's rows gathered once (LandmarkFitModel), as for many faces with one
+  // model; 0: gathered on every call (FitLandmarks(MorphableModel, ...)).
+  const bool prepared = state.range(2) != 0;
+  const LandmarkFitModel fit_model(m);
   FitSummary last;
   for (auto _ : state) {
-    auto fit = FitLandmarks(m, targets, kWidth, kHeight, options);
+    auto fit = prepared ? FitLandmarks(fit_model, targets, kWidth, kHeight, options)
+                        : FitLandmarks(m, targets, kWidth, kHeight, options);
     if (!fit.ok()) {
       state.SkipWithError(fit.status().ToString().c_str());
       return;
@@ -106,10 +112,11 @@ void BM_LandmarkFitContour(benchmark::State& state) {
   state.counters["converged"] = last.converged ? 1 : 0;
   state.counters["modes"] = m.num_identity() + m.num_expression();
 }
-// model: 0 BFM-size random, 1 sample face; solver: 0 Ceres, 1 own Levenberg-Marquardt.
+// model: 0 BFM-size random, 1 sample face; solver: 0 Ceres, 1 own Levenberg-Marquardt;
+// prepared: 0 rows gathered per call, 1 once (LandmarkFitModel).
 BENCHMARK(BM_LandmarkFitContour)
-    ->ArgsProduct({{0, 1}, {0, 1}})
-    ->ArgNames({"model", "solver"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {0, 1}})
+    ->ArgNames({"model", "solver", "prepared"})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

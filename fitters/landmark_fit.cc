@@ -17,6 +17,15 @@
 #include "morphfit/fitters/initial_pose.h"
 
 namespace morphfit::fitters {
+
+// Landmark slots 0..67 hold model.landmarks; with contour lines the candidate vertices follow,
+// line k occupying slots line_slots[k].
+struct LandmarkFitModel::Tables {
+  GatheredVertices vertices;
+  std::vector<std::vector<int>> line_slots;  // empty without contour lines
+  std::vector<Eigen::Vector3d> outward;
+};
+
 namespace {
 
 using models::kNumJawLandmarks;
@@ -27,29 +36,13 @@ constexpr int kOuterEyeLeft = 45;
 
 using FitState = LandmarkState;  // landmark_gauss_newton.h: the Ceres parameter blocks too
 
-// Landmark slots 0..67 hold model.landmarks; in contour mode the candidate vertices follow,
-// line k occupying slots line_slots[k].
-struct SlotTable {
-  GatheredVertices vertices;
-  std::vector<std::vector<int>> line_slots;
-  std::vector<Eigen::Vector3d> outward;
-};
+using SlotTable = LandmarkFitModel::Tables;
 
-SlotTable MakeSlotTable(const models::MorphableModel& model, JawMode mode) {
-  SlotTable t;
-  std::vector<int> ids = model.landmarks;
-  if (mode == JawMode::kContour) {
-    t.outward = ContourOutwardDirections(model);
-    for (const std::vector<int>& line : model.contour_candidates) {
-      std::vector<int>& slots = t.line_slots.emplace_back();
-      for (int v : line) {
-        slots.push_back(static_cast<int>(ids.size()));
-        ids.push_back(v);
-      }
-    }
-  }
-  t.vertices = GatheredVertices::Make(model, ids);
-  return t;
+bool HasContourLines(const models::MorphableModel& model) {
+  bool ok = model.num_landmarks() == kNumLandmarks &&
+            static_cast<int>(model.contour_candidates.size()) == kNumJawLandmarks;
+  for (const std::vector<int>& line : model.contour_candidates) ok = ok && !line.empty();
+  return ok;
 }
 
 FaceParams ToFaceParams(const models::MorphableModel& model, const FitState& s,
@@ -246,6 +239,25 @@ class StageSolver {
 
 }  // namespace
 
+LandmarkFitModel::LandmarkFitModel(const models::MorphableModel& model) : model_(&model) {
+  auto t = std::make_shared<Tables>();
+  std::vector<int> ids = model.landmarks;
+  if (HasContourLines(model)) {
+    t->outward = ContourOutwardDirections(model);
+    for (const std::vector<int>& line : model.contour_candidates) {
+      std::vector<int>& slots = t->line_slots.emplace_back();
+      for (int v : line) {
+        slots.push_back(static_cast<int>(ids.size()));
+        ids.push_back(v);
+      }
+    }
+  }
+  t->vertices = GatheredVertices::Make(model, ids);
+  tables_ = std::move(t);
+}
+
+bool LandmarkFitModel::has_contour() const { return !tables_->line_slots.empty(); }
+
 const char* JawModeName(JawMode mode) { return mode == JawMode::kContour ? "contour" : "fixed"; }
 
 const char* LandmarkSolverName(LandmarkSolver solver) {
@@ -388,7 +400,17 @@ std::string FitSummary::ToString() const {
 StatusOr<FitResult> FitLandmarks(const models::MorphableModel& model,
                                  const Eigen::Matrix2Xd& landmarks_px, int width, int height,
                                  const FitOptions& options) {
+  // Checked before gathering (which CHECKs the ids); the same checks run again below.
+  MORPHFIT_RETURN_IF_ERROR(options.Validate());
+  MORPHFIT_RETURN_IF_ERROR(ValidateLandmarks(landmarks_px, width, height));
+  return FitLandmarks(LandmarkFitModel(model), landmarks_px, width, height, options);
+}
+
+StatusOr<FitResult> FitLandmarks(const LandmarkFitModel& fit_model,
+                                 const Eigen::Matrix2Xd& landmarks_px, int width, int height,
+                                 const FitOptions& options) {
   const auto start_time = std::chrono::steady_clock::now();
+  const models::MorphableModel& model = fit_model.model();
   MORPHFIT_RETURN_IF_ERROR(options.Validate());
   MORPHFIT_RETURN_IF_ERROR(ValidateLandmarks(landmarks_px, width, height));
   if (model.num_landmarks() != kNumLandmarks) {
@@ -398,9 +420,7 @@ StatusOr<FitResult> FitLandmarks(const models::MorphableModel& model,
   }
   const bool contour = options.jaw_mode == JawMode::kContour;
   if (contour) {
-    bool lines_ok = static_cast<int>(model.contour_candidates.size()) == kNumJawLandmarks;
-    for (const std::vector<int>& line : model.contour_candidates) lines_ok = lines_ok && !line.empty();
-    if (!lines_ok) {
+    if (!fit_model.has_contour()) {
       return FailedPreconditionError(
           "landmark fit: jaw mode \"contour\" needs 17 non-empty contour candidate lines; model \"" +
           model.name + "\" has " + std::to_string(model.contour_candidates.size()) +
@@ -412,7 +432,7 @@ StatusOr<FitResult> FitLandmarks(const models::MorphableModel& model,
   std::vector<double> weights = options.landmark_weights;
   if (weights.empty()) weights.assign(kNumLandmarks, 1.0);
 
-  SlotTable table = MakeSlotTable(model, options.jaw_mode);
+  const SlotTable& table = fit_model.tables();
   const int k_id = table.vertices.num_identity();
   const int k_exp = table.vertices.num_expression();
 

@@ -265,6 +265,39 @@ TEST(LandmarkFit, BadInputGivesClearErrors) {
             StatusCode::kFailedPrecondition);
 }
 
+// A LandmarkFitModel made once gives the same fits as the per-call gather (bit for bit: the
+// same tables), in both jaw modes, and knows whether the model has contour lines.
+TEST(LandmarkFit, PreparedModelGivesTheSameFit) {
+  const LandmarkFitModel prepared(Sample());
+  EXPECT_TRUE(prepared.has_contour());
+  EXPECT_EQ(&prepared.model(), &Sample());
+  const FaceParams truth = testing::RandomFace(75, 30.0, CameraType::kPinhole);
+  for (JawMode jaw : {JawMode::kContour, JawMode::kFixed}) {
+    SCOPED_TRACE(JawModeName(jaw));
+    const Eigen::Matrix2Xd target = testing::AddNoise(Targets(truth, jaw), 1.0, 75);
+    FitOptions options;
+    options.jaw_mode = jaw;
+    const auto once = FitLandmarks(Sample(), target, kWidth, kHeight, options);
+    const LandmarkFitModel copy = prepared;  // shares the tables
+    const auto again = FitLandmarks(copy, target, kWidth, kHeight, options);
+    ASSERT_TRUE(once.ok() && again.ok());
+    EXPECT_TRUE(again->summary.converged) << again->summary.ToString();
+    EXPECT_EQ(once->params.rotation, again->params.rotation);
+    EXPECT_EQ(once->params.translation, again->params.translation);
+    EXPECT_EQ(once->params.identity, again->params.identity);
+    EXPECT_EQ(once->summary.landmark_vertices, again->summary.landmark_vertices);
+  }
+  models::MorphableModel no_contour = Sample();
+  no_contour.contour_candidates.clear();
+  const LandmarkFitModel without(no_contour);
+  EXPECT_FALSE(without.has_contour());
+  const auto fit = FitLandmarks(without, Targets(truth, JawMode::kFixed), kWidth, kHeight,
+                                FitOptions());
+  ASSERT_FALSE(fit.ok());
+  EXPECT_EQ(fit.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(fit.status().message().find("contour"), std::string::npos) << fit.status().ToString();
+}
+
 // Landmarks that are no face (uniform random points) fit badly and say so; a schedule cut short
 // says it stopped before convergence.
 TEST(LandmarkFit, ReportsNonConvergence) {
