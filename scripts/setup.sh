@@ -15,6 +15,7 @@ PACKAGES=(
   libjpeg-dev libpng-dev # dlib's CMake config links libjpeg.so and libpng.so by path
   libhdf5-dev            # .h5 models, fits.h5, synthetic shards
   libdeflate-dev         # fast deflate of synthetic-set chunks (zlib format, HDF5's filter)
+  libisal-dev            # ISA-L igzip: faster still, the default synthetic-set chunk compressor
   libmatio-dev           # MATLAB .mat (v5 / v7 compressed / v7.3)
   nlohmann-json3-dev     # JSON for FaceParams and reports
   libgflags-dev libgoogle-glog-dev

@@ -2,7 +2,6 @@
 #include "morphfit/synth/dataset.h"
 
 #include <hdf5.h>
-#include <libdeflate.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +17,7 @@
 
 #include "core/hdf5_util.h"
 #include "morphfit/core/file_util.h"
+#include "synth/chunk_codec.h"
 #include "synth/dataset_internal.h"
 
 namespace morphfit::synth {
@@ -170,16 +170,6 @@ Status WriteArray(hid_t file, const std::string& path, hid_t file_type, hid_t me
 
 // ---- Compression of the large per-sample channels -------------------------------------------
 
-// Byte shuffle (HDF5's shuffle filter): all first bytes, then all second bytes, ...
-void Shuffle(const uint8_t* in, size_t bytes, int element_size, std::vector<uint8_t>* out) {
-  out->resize(bytes);
-  const size_t n = bytes / element_size;
-  for (int b = 0; b < element_size; ++b) {
-    uint8_t* dst = out->data() + b * n;
-    for (size_t i = 0; i < n; ++i) dst[i] = in[i * element_size + b];
-  }
-}
-
 struct CompressedSample {
   std::vector<std::vector<uint8_t>> chunks;  // one per channel
   Status status;
@@ -187,20 +177,6 @@ struct CompressedSample {
 
 Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, int level,
                 CompressedSample* out, int64_t* raw_bytes) {
-  // One compressor per thread and level (libdeflate compressors are not thread-safe).
-  struct Compressor {
-    libdeflate_compressor* c = nullptr;
-    int level = 0;
-    ~Compressor() { if (c != nullptr) libdeflate_free_compressor(c); }
-  };
-  thread_local Compressor tls;
-  if (tls.c == nullptr || tls.level != level) {
-    if (tls.c != nullptr) libdeflate_free_compressor(tls.c);
-    tls.c = libdeflate_alloc_compressor(level);
-    tls.level = level;
-    if (tls.c == nullptr) return InternalError("synth: cannot allocate a deflate compressor");
-  }
-  libdeflate_compressor* compressor = tls.c;
   out->chunks.resize(channels.size());
   thread_local std::vector<uint8_t> shuffled;
   for (size_t c = 0; c < channels.size(); ++c) {
@@ -208,16 +184,13 @@ Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, in
     const size_t bytes = static_cast<size_t>(s.size) * s.size * ch.channels * ch.element_size;
     const uint8_t* src = ChannelBytes(s, ch.name);
     if (ch.shuffle) {
-      Shuffle(src, bytes, ch.element_size, &shuffled);
+      internal::Shuffle(src, bytes, ch.element_size, &shuffled);
       src = shuffled.data();
     }
-    std::vector<uint8_t>& chunk = out->chunks[c];
-    chunk.resize(libdeflate_zlib_compress_bound(compressor, bytes));
-    const size_t written = libdeflate_zlib_compress(compressor, src, bytes, chunk.data(), chunk.size());
-    if (written == 0) {
-      return InternalError(std::string("synth: deflate failed on channel ") + ch.name);
+    const Status status = internal::ZlibCompress(src, bytes, level, &out->chunks[c]);
+    if (!status.ok()) {
+      return Status(status.code(), std::string(ch.name) + ": " + status.message());
     }
-    chunk.resize(written);
     *raw_bytes += static_cast<int64_t>(bytes);
   }
   return OkStatus();
