@@ -7,6 +7,7 @@
 #include "morphfit/math/pixel_jacobian.h"
 #include "morphfit/math/render_pixel.h"
 #include "morphfit/render/renderer.h"
+#include "photometric_device.h"
 
 namespace morphfit::fitters {
 namespace {
@@ -210,10 +211,15 @@ StatusOr<Linearization> PhotometricEnergy::Linearize(
   render::PhotometricOptions photo;
   photo.loss = options_.loss;
   photo.loss_scale = options_.loss_scale;
+  // The device seam: the fused sums on the CPU or on the CUDA device (photometric_device.h).
   MORPHFIT_ASSIGN_OR_RETURN(
       render::NormalEquations ne,
-      render::AccumulatePhotometric(model_, jmodel_, params, visibility, level_.rgb.data(),
-                                    level_.weights.data(), options_.render_options, photo, pool_));
+      options_.use_cuda
+          ? AccumulatePhotometricCuda(model_, jmodel_, params, visibility, level_.rgb.data(),
+                                      level_.weights.data(), options_.render_options, photo, pool_)
+          : render::AccumulatePhotometric(model_, jmodel_, params, visibility, level_.rgb.data(),
+                                          level_.weights.data(), options_.render_options, photo,
+                                          pool_));
   const double a = options_.photometric_weight / reference_pixels_;
   Linearization lin;
   lin.hessian = a * ne.jtj;

@@ -12,6 +12,7 @@
 
 #include "morphfit/fitters/landmark_fit.h"
 #include "morphfit/render/renderer.h"
+#include "photometric_device.h"
 #include "photometric_energy.h"
 
 namespace morphfit::fitters {
@@ -156,6 +157,11 @@ Status PhotometricFitOptions::Validate() const {
   if (!(function_tolerance > 0.0) || !(gradient_tolerance > 0.0) || !(parameter_tolerance > 0.0)) {
     return InvalidArgumentError("photometric fit options: tolerances must be > 0");
   }
+  if (use_cuda && solver != PhotometricSolver::kGaussNewton) {
+    return InvalidArgumentError(
+        "photometric fit options: use_cuda (--device cuda) needs the gauss_newton solver, not " +
+        std::string(PhotometricSolverName(solver)));
+  }
   if (!(min_coverage_fraction >= 0.0 && min_coverage_fraction <= 1.0)) {
     return InvalidArgumentError("photometric fit options: min_coverage_fraction must be in [0, 1]");
   }
@@ -198,11 +204,7 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
                                               const PhotometricFitOptions& options) {
   const auto start_time = std::chrono::steady_clock::now();
   MORPHFIT_RETURN_IF_ERROR(options.Validate());
-  if (options.use_cuda) {
-    return FailedPreconditionError(
-        "photometric fit: the CUDA Gauss-Newton solver is not available in this build (the "
-        "photometric fit runs on the CPU only); use the CPU device");
-  }
+  if (options.use_cuda) MORPHFIT_RETURN_IF_ERROR(CheckPhotometricCuda());
   MORPHFIT_RETURN_IF_ERROR(ValidateImage(image));
   if (landmarks_px.cols() > 0) {
     if (model.num_landmarks() != models::kNumLandmarks) {

@@ -382,6 +382,43 @@ StatusOr<NormalEquations> AccumulatePhotometric(
   return out;
 }
 
+StatusOr<DenseJacobianFace> ComputeDenseJacobianFace(const models::MorphableModel& model,
+                                                     const JacobianModel& jm,
+                                                     const FaceParams& params,
+                                                     const VisibilityBuffer& vis,
+                                                     const RenderOptions& render_options,
+                                                     ThreadPool* pool) {
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  if (vis.width != params.image_width || vis.height != params.image_height) {
+    return InvalidArgumentError(
+        "dense Jacobian face: visibility buffer size differs from the image size");
+  }
+  DenseJacobianFace out;
+  MORPHFIT_ASSIGN_OR_RETURN(out.geometry, ComputeGeometry<float>(model, params, p));
+  VertexJacobians<float> vj = ComputeVertexJacobians<float>(
+      model, jm, out.geometry, NeededVertices(model, vis.triangle), ShapeForm::kDenseRows, p);
+  out.vertex_slot = std::move(vj.slot);
+  out.dpoint_dshape = std::move(vj.dpoint_dshape);
+  out.dnormal_dshape = std::move(vj.dnormal_dshape);
+  out.dpoint_drot = std::move(vj.dpoint_drot);
+  out.dnormal_drot = std::move(vj.dnormal_drot);
+  out.spec = MakeSpecularParams<float>(render_options);
+  return out;
+}
+
+math::PixelJacobianInputs<float> DenseJacobianFace::Inputs(const models::MorphableModel& model,
+                                                           const JacobianModel& jm) const {
+  math::PixelJacobianInputs<float> in = MakePixelJacobianInputs(
+      model, jm, ParamLayout::For(model), geometry, VertexJacobians<float>{}, spec);
+  in.vertex_slot = vertex_slot.data();
+  in.dpoint_dshape = dpoint_dshape.data();
+  in.dnormal_dshape = dnormal_dshape.data();
+  in.dpoint_drot = dpoint_drot.data();
+  in.dnormal_drot = dnormal_drot.data();
+  return in;
+}
+
 StatusOr<LandmarkRows> ComputeLandmarkRows(const models::MorphableModel& model,
                                            const FaceParams& params) {
   if (model.num_landmarks() == 0) {

@@ -133,16 +133,6 @@ TEST(PhotometricFitTest, BadInputGivesClearErrors) {
   }
 }
 
-TEST(PhotometricFitTest, CudaRequestFailsClearlyWithoutFakingIt) {
-  const auto& pb = Problem();
-  PhotometricFitOptions options;
-  options.use_cuda = true;
-  std::string msg;
-  EXPECT_EQ(FitCode(pb.image, pb.landmarks, pb.start, options, &msg),
-            StatusCode::kFailedPrecondition);
-  EXPECT_NE(msg.find("CUDA"), std::string::npos) << msg;
-}
-
 // The pyramid's camera mapping: landmarks projected with the level's camera land where the
 // pixel-centre mapping puts the original projections, for both camera models; and back.
 TEST(PhotometricFitTest, LevelCameraFollowsPixelCentreMapping) {

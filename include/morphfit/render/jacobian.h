@@ -88,6 +88,29 @@ struct LandmarkRows {
 StatusOr<LandmarkRows> ComputeLandmarkRows(const models::MorphableModel& model,
                                            const FaceParams& params);
 
+// The fused form's per-face inputs with the shape derivatives as dense rows per needed vertex
+// (the explicit form's layout): what the CUDA twin of AccumulatePhotometric
+// (cuda/render_jacobian.h, NormalEquationsInput) takes from the host. Built at `params` for the
+// vertices of the triangles that `visibility` shows.
+struct DenseJacobianFace {
+  FaceGeometry<float> geometry;
+  std::vector<int> vertex_slot;  // N: vertex -> slot, -1 = not needed
+  JacobianModel::RowMajorXf dpoint_dshape, dnormal_dshape;  // 3 slots x (K_id + K_exp)
+  std::vector<float> dpoint_drot, dnormal_drot;             // 9 per slot
+  math::SpecularParams<float> spec;
+  int num_slots() const { return static_cast<int>(dpoint_drot.size() / 9); }
+  // The shared per-pixel Jacobian's view (borrows this object, the model and `jmodel`): fed to
+  // math::AccumulateNormalEquationsReference it gives AccumulatePhotometric's sums.
+  math::PixelJacobianInputs<float> Inputs(const models::MorphableModel& model,
+                                          const JacobianModel& jmodel) const;
+};
+StatusOr<DenseJacobianFace> ComputeDenseJacobianFace(const models::MorphableModel& model,
+                                                     const JacobianModel& jmodel,
+                                                     const FaceParams& params,
+                                                     const VisibilityBuffer& visibility,
+                                                     const RenderOptions& render_options,
+                                                     ThreadPool* pool);
+
 }  // namespace morphfit::render
 
 #endif  // MORPHFIT_RENDER_JACOBIAN_H_
