@@ -34,7 +34,7 @@ const std::vector<Command>& Commands() {
       {"fit", "fit the model to every face of a photo folder (300-W layout), image or list",
        "morphfit fit --model M [--expression E --landmark_map L] --input DIR|FILE|LIST\n"
        "             --output_dir OUT [--landmarks pts|dlib|auto] [--stages landmarks|photometric]\n"
-       "             [--camera pinhole|weak] [--jaw contour|fixed] [--device cpu] [--threads N]\n"
+       "             [--camera pinhole|weak] [--jaw contour|fixed] [--device cpu|cuda] [--threads N]\n"
        "             [--shard K/N] [--resume]",
        {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp",
         "facemodel_info", "model_info", "input", "output_dir", "landmarks", "stages", "camera",

@@ -48,7 +48,11 @@ DEFINE_string(shard, "0/1",
               "in a job array; the N jobs together do everything.");
 DEFINE_uint64(seed, 0, "Random seed; item i of a run draws from an RNG keyed by (seed, i), so "
                        "results do not depend on threads or sharding.");
-DEFINE_string(device, "cpu", "cpu or cuda (where the command has a CUDA path).");
+DEFINE_string(device, "cpu",
+              "cpu or cuda (where the command has a CUDA path). fit: cuda runs the photometric "
+              "stage's own Gauss-Newton normal equations on the GPU (needs a build with CUDA, a "
+              "device and --photometric_solver gauss_newton; the landmark stage, visibility and "
+              "line search stay on the CPU).");
 DEFINE_string(camera, "",
               "Camera model. synth: 'deep3d' (the default: Deep3DFaceRecon's 224 crop, pinhole, "
               "focal 1015 px scaled by size/224, face at ~1 m) or 'weak_perspective' (scaled "

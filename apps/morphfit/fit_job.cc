@@ -85,9 +85,25 @@ StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std
   o.fit.solver = *lm_solver;
   o.photometric_fit.num_threads = 1;
   if (device == "cuda") {
-    return InvalidArgumentError("--device cuda: the fitters have no CUDA path yet; use --device cpu");
+    // The photometric stage's own Gauss-Newton runs its normal equations on the GPU; the
+    // landmark stage stays on the CPU. Refused up front (before any photo) where it cannot run.
+    if (!o.photometric) {
+      return InvalidArgumentError(
+          "--device cuda applies to the photometric stage (its own Gauss-Newton); with "
+          "--stages landmarks there is nothing to run on the GPU: use --device cpu");
+    }
+    if (o.photometric_fit.solver != fitters::PhotometricSolver::kGaussNewton) {
+      return InvalidArgumentError(
+          "--device cuda needs --photometric_solver gauss_newton (Ceres runs on the CPU only)");
+    }
+    std::string reason;
+    if (!fitters::PhotometricCudaAvailable(&reason)) {
+      return FailedPreconditionError("--device cuda: " + reason + "; use --device cpu");
+    }
+    o.photometric_fit.use_cuda = true;
+  } else if (device != "cpu") {
+    return InvalidArgumentError("--device must be cpu or cuda, got '" + device + "'");
   }
-  if (device != "cpu") return InvalidArgumentError("--device must be cpu or cuda, got '" + device + "'");
   if (mesh_format != "ply" && mesh_format != "obj" && mesh_format != "none") {
     return InvalidArgumentError("--mesh_format must be ply, obj or none, got '" + mesh_format + "'");
   }

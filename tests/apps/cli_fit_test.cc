@@ -415,5 +415,46 @@ TEST_F(CliFitTest, BadFlagsAreNamed) {
   }
 }
 
+// --device cuda: the photometric stage's own Gauss-Newton on the GPU. Refused with the reason
+// where it cannot run (before any photo); ran and recorded where it can.
+TEST_F(CliFitTest, DeviceFlag) {
+  auto landmarks_only = RunMorphfit(FitArgs("dev1") + " --device cuda --stages landmarks");
+  EXPECT_NE(landmarks_only.exit_code, 0);
+  EXPECT_NE(landmarks_only.output.find("--device cuda applies to the photometric stage"),
+            std::string::npos)
+      << landmarks_only.output;
+  auto ceres = RunMorphfit(FitArgs("dev2") +
+                           " --device cuda --stages photometric --photometric_solver ceres");
+  EXPECT_NE(ceres.exit_code, 0);
+  EXPECT_NE(ceres.output.find("gauss_newton"), std::string::npos) << ceres.output;
+  auto unknown = RunMorphfit(FitArgs("dev3") + " --device gpu");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("--device must be cpu or cuda"), std::string::npos)
+      << unknown.output;
+  auto cuda = RunMorphfit("fit --model sample --input " + P("in/set_a") + " --output_dir " +
+                          P("dev4") +
+                          " --landmarks pts --jaw fixed --threads 2 --stages photometric "
+                          "--device cuda");
+  if (cuda.exit_code == 0) {  // a CUDA build with a device
+    const auto rows = CsvRows(P("dev4/summary.csv"));
+    ASSERT_EQ(rows.size(), 2u);
+    for (const auto& [id, f] : rows) {
+      ASSERT_FALSE(f[6].empty()) << id << ": no photometric RMSE";
+      EXPECT_LT(std::stod(f[6]), 0.05) << id;
+    }
+  } else {
+    EXPECT_NE(cuda.output.find("--device cuda: "), std::string::npos) << cuda.output;
+    EXPECT_TRUE(cuda.output.find("built without CUDA") != std::string::npos ||
+                cuda.output.find("CUDA device") != std::string::npos)
+        << cuda.output;
+    EXPECT_FALSE(FileExists(P("dev4/summary.csv"))) << "stopped before the first photo";
+  }
+  auto help = RunMorphfit("fit --help");
+  EXPECT_NE(help.output.find("--device cpu|cuda"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("landmark stage, visibility and line search stay on the CPU"),
+            std::string::npos)
+      << help.output;
+}
+
 }  // namespace
 }  // namespace morphfit
