@@ -21,78 +21,15 @@
 //      --benchmark_report_aggregates_only=true
 //      (BFM-size peaks: --benchmark_filter='BfmSize/ceres:0' and 'BfmSize/ceres:1', one process
 //      each)
-#include <sys/resource.h>
-
-#include <random>
-
 #include <benchmark/benchmark.h>
 
 #include "morphfit/fitters/photometric_fit.h"
-#include "morphfit/models/random_model.h"
-#include "photometric_test_util.h"
+#include "photometric_bench_util.h"
 
 namespace morphfit::fitters {
 namespace {
 
-constexpr int kSize = 224;
 constexpr int kThreads = 2;
-
-const testing::PhotometricProblem& Problem() {
-  static const testing::PhotometricProblem pb = testing::MakePhotometricProblem(kSize, 0.005, 1);
-  return pb;
-}
-
-double PeakRssMb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // Linux: kilobytes
-}
-
-// A BFM-size random model's photometric problem (file comment).
-struct BfmSizeProblem {
-  models::MorphableModel model;
-  PhotometricImage image;
-  Eigen::Matrix2Xd landmarks;
-  FaceParams start;
-};
-
-const BfmSizeProblem& BfmSize() {
-  static const BfmSizeProblem* pb = [] {
-    auto* b = new BfmSizeProblem;
-    b->model = models::MakeRandomModel(models::RandomModelOptions{});
-    const models::MorphableModel& m = b->model;
-    // Pinhole, the sheet's bounding box filling 60 % of the image.
-    const auto box = models::BoundingBox(m.shape_mean);
-    const double extent = std::max(box[3] - box[0], box[4] - box[1]);
-    const double focal = 2.0 * kSize;
-    const double distance = box[5] + focal * extent / (0.6 * kSize);
-    FaceParams truth = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(),
-                                           kSize, kSize, focal, distance);
-    truth.translation = Eigen::Vector3d(-0.5 * (box[0] + box[3]), 0.5 * (box[1] + box[4]),
-                                        distance);
-    std::mt19937 gen(5);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    for (int k = 0; k < truth.identity.size(); ++k) truth.identity[k] = 0.3 * normal(gen);
-    for (int k = 0; k < truth.expression.size(); ++k) truth.expression[k] = 0.2 * normal(gen);
-    for (int k = 0; k < truth.albedo.size(); ++k) truth.albedo[k] = 0.3 * normal(gen);
-    for (int band = 1; band < 4; ++band) {
-      for (int c = 0; c < 3; ++c) truth.lighting[c * kNumShBands + band] = 0.1 * band;
-    }
-    render::RenderOptions ro;
-    ro.background = Eigen::Vector3f(0.5f, 0.5f, 0.5f);
-    const render::RenderResult r = render::Render(m, truth, ro, nullptr).value();
-    b->image.width = b->image.height = kSize;
-    b->image.rgb = r.image;
-    b->image.weights.assign(r.mask.begin(), r.mask.end());
-    b->landmarks = r.landmarks;
-    b->start = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(), kSize,
-                                   kSize, focal, distance);
-    b->start.rotation = truth.rotation;
-    b->start.translation = truth.translation;
-    return b;
-  }();
-  return *pb;
-}
 
 void Run(benchmark::State& state, const models::MorphableModel& model,
          const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks,
@@ -126,7 +63,7 @@ void Run(benchmark::State& state, const models::MorphableModel& model,
 }
 
 void Run(benchmark::State& state, const PhotometricFitOptions& options) {
-  const testing::PhotometricProblem& pb = Problem();
+  const testing::PhotometricProblem& pb = SampleFaceProblem();
   Run(state, testing::PhotoSample(), pb.image, pb.landmarks, pb.start, options);
 }
 
