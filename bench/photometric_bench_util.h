@@ -48,8 +48,8 @@ inline const BfmSizeProblem& BfmSize() {
     const double distance = box[5] + focal * extent / (0.6 * kSize);
     FaceParams truth = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(),
                                            kSize, kSize, focal, distance);
-    truth.translation = Eigen::Vector3d(-0.5 * (box[0] + box[3]), 0.5 * (box[1] + box[4]),
-                                        distance);
+    truth.translation =
+        Eigen::Vector3d(-0.5 * (box[0] + box[3]), 0.5 * (box[1] + box[4]), distance);
     std::mt19937 gen(5);
     std::normal_distribution<double> normal(0.0, 1.0);
     for (int k = 0; k < truth.identity.size(); ++k) truth.identity[k] = 0.3 * normal(gen);

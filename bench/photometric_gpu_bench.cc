@@ -148,8 +148,7 @@ void BM_PhotometricFitBatch(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations() * batch);  // images per second
-  state.counters["ms_per_image"] =
-      wall_s * 1e3 / (static_cast<double>(state.iterations()) * batch);
+  state.counters["ms_per_image"] = wall_s * 1e3 / (static_cast<double>(state.iterations()) * batch);
 }
 BENCHMARK(BM_PhotometricFitBatch)
     ->Arg(1)

@@ -18,8 +18,9 @@ bool PhotometricCudaAvailable(std::string* reason) {
   return cuda::DeviceAvailable(reason);
 #else
   if (reason != nullptr) {
-    *reason = "morphfit was built without CUDA (MORPHFIT_WITH_CUDA=OFF or no nvcc at configure "
-              "time)";
+    *reason =
+        "morphfit was built without CUDA (MORPHFIT_WITH_CUDA=OFF or no nvcc at configure "
+        "time)";
   }
   return false;
 #endif

@@ -7,7 +7,9 @@
 // per trial point, silhouette pixels flipping in and out make jumps larger than the decrease
 // near convergence); the accepted point's visibility is then re-rendered and becomes the next
 // iteration's (and must still cover min_coverage_fraction of the face, else the line search
-// goes on). Blendshape expressions are projected onto [0, 1] along the line search.
+// goes on). Blendshape expressions are projected onto [0, 1] along the line search. With
+// use_cuda the fused sums come from the CUDA device (PhotometricEnergy::Linearize, the seam in
+// photometric_device.h); everything else here runs on the host either way.
 #include <cmath>
 #include <sstream>
 

@@ -26,9 +26,9 @@ namespace {
 
 using testing::PhotoSample;
 
-#define MORPHFIT_SKIP_WITHOUT_PHOTOMETRIC_CUDA()            \
-  do {                                                      \
-    std::string reason;                                     \
+#define MORPHFIT_SKIP_WITHOUT_PHOTOMETRIC_CUDA()                    \
+  do {                                                              \
+    std::string reason;                                             \
     if (!PhotometricCudaAvailable(&reason)) GTEST_SKIP() << reason; \
   } while (0)
 
@@ -49,8 +49,8 @@ TEST(PhotometricCudaTest, NormalEquationsMatchTheCpu) {
   photo.loss_scale = 0.05;
   ThreadPool pool(2);
   const render::NormalEquations cpu =
-      render::AccumulatePhotometric(m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(),
-                                    ro, photo, &pool)
+      render::AccumulatePhotometric(m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(), ro,
+                                    photo, &pool)
           .value();
   const StatusOr<render::NormalEquations> gpu = AccumulatePhotometricCuda(
       m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(), ro, photo, &pool);

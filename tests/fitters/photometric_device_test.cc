@@ -49,8 +49,8 @@ TEST(PhotometricDeviceTest, DenseFaceArraysGiveTheFusedCpuSums) {
   photo.loss_scale = 0.05;
   ThreadPool pool(2);
   const render::NormalEquations cpu =
-      render::AccumulatePhotometric(m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(),
-                                    ro, photo, &pool)
+      render::AccumulatePhotometric(m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(), ro,
+                                    photo, &pool)
           .value();
   const render::DenseJacobianFace face =
       render::ComputeDenseJacobianFace(m, jm, p, vis, ro, &pool).value();
@@ -67,10 +67,9 @@ TEST(PhotometricDeviceTest, DenseFaceArraysGiveTheFusedCpuSums) {
   std::vector<float> rows(3 * static_cast<size_t>(P));
   double cost = 0.0;
   int num_pixels = 0;
-  math::AccumulateNormalEquationsReference(j, vis.triangle.data(), vis.width, vis.height,
-                                           pb.image.rgb.data(), pb.image.weights.data(),
-                                           photo.loss, photo.loss_scale, rows.data(), jtj.data(),
-                                           jtr.data(), &cost, &num_pixels);
+  math::AccumulateNormalEquationsReference(
+      j, vis.triangle.data(), vis.width, vis.height, pb.image.rgb.data(), pb.image.weights.data(),
+      photo.loss, photo.loss_scale, rows.data(), jtj.data(), jtr.data(), &cost, &num_pixels);
   ASSERT_GT(num_pixels, 500);
   EXPECT_EQ(cpu.num_pixels, num_pixels);
   EXPECT_NEAR(cpu.cost, cost, 1e-5 * cost);

@@ -2,7 +2,8 @@
 // fit): from an image, its 68 landmarks and a starting FaceParams (e.g. FitLandmarks') to
 // pose, identity, expression, albedo and lighting, by minimising one energy with either of two
 // solvers: Ceres (Levenberg-Marquardt on the explicit pixel rows, the reference) or the own
-// Gauss-Newton (fused JᵀJ / Jᵀr, Cholesky, backtracking line search, the fast path).
+// Gauss-Newton (fused JᵀJ / Jᵀr on the CPU or a CUDA device, Cholesky, backtracking line
+// search, the fast path).
 //
 // The energy, at the working resolution of a pyramid level (see below):
 //
@@ -180,8 +181,9 @@ bool PhotometricCudaAvailable(std::string* reason);
 // Errors (InvalidArgument, naming the argument): an empty image or rgb / weights of the wrong
 // size, non-finite or negative values, landmarks that fail ValidateLandmarks, non-finite or
 // wrongly sized initial parameters, invalid options, or initial parameters whose face covers no
-// weighted pixel; FailedPrecondition for use_cuda where CUDA cannot run. A fit that diverges is not an error: the
-// last good parameters come back with summary.converged false and the reason in the message.
+// weighted pixel; FailedPrecondition for use_cuda where CUDA cannot run. A fit that diverges
+// is not an error: the last good parameters come back with summary.converged false and the
+// reason in the message.
 StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& model,
                                               const PhotometricImage& image,
                                               const Eigen::Matrix2Xd& landmarks_px,
