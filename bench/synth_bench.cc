@@ -7,6 +7,8 @@
 //    rename). Counters: samples/s (wall), and per sample the thread CPU time of rendering +
 //    encoding and of compression, the HDF5 write time (wall, writing thread) and stored KiB.
 //  - BM_SynthRenderSample: one sample's sampling + render + encode on one thread (no HDF5).
+//  - BM_SynthGeometryBlock/samples:B: shape + albedo of B samples in one pass over the bases
+//    (WriteShard uses blocks of 32); items_per_second = samples per CPU second.
 //  - BM_Render: the renderer alone (render::Render) on the same samples, for the share of the
 //    renderer in the above.
 // Run (figures in bench/RESULTS.md):
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <opencv2/core.hpp>
@@ -88,6 +91,24 @@ void BM_SynthRenderSample(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SynthRenderSample)->Unit(benchmark::kMillisecond);
+
+// Shape and albedo of a block of B samples in one pass over the bases (what WriteShard does
+// per block of 32), against B separate single-sample evaluations (the renderer's own product).
+void BM_SynthGeometryBlock(benchmark::State& state) {
+  const int64_t count = state.range(0);
+  const SampleContext context(Model());
+  std::vector<SampleSpec> specs;
+  std::vector<const FaceParams*> params;
+  for (int64_t i = 0; i < count; ++i) specs.push_back(TheSampler().Draw(1, i));
+  for (const SampleSpec& s : specs) params.push_back(&s.params);
+  GeometryBlock block;
+  for (auto _ : state) {
+    context.EvaluateGeometry(params, nullptr, &block);
+    benchmark::DoNotOptimize(block.shape.data());
+  }
+  state.SetItemsProcessed(count * static_cast<int64_t>(state.iterations()));  // samples / CPU s
+}
+BENCHMARK(BM_SynthGeometryBlock)->Arg(1)->Arg(32)->ArgName("samples")->Unit(benchmark::kMillisecond);
 
 void BM_Render(benchmark::State& state) {
   int64_t i = 0;

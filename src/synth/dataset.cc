@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -96,12 +97,15 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// CPU time of the calling thread (s): what a stage costs even when the machine is shared.
-double ThreadCpuSeconds() {
+// CPU time (s) of the calling thread / of the whole process: what a stage costs even when the
+// machine is shared.
+double CpuSeconds(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
+double ThreadCpuSeconds() { return CpuSeconds(CLOCK_THREAD_CPUTIME_ID); }
+double ProcessCpuSeconds() { return CpuSeconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 // ---- HDF5 plumbing --------------------------------------------------------------------------
 
@@ -170,14 +174,20 @@ Status WriteArray(hid_t file, const std::string& path, hid_t file_type, hid_t me
 
 // ---- Compression of the large per-sample channels -------------------------------------------
 
-struct CompressedSample {
-  std::vector<std::vector<uint8_t>> chunks;  // one per channel
+// One sample between drawing and writing.
+struct PendingSample {
+  SampleSpec spec;
+  EncodedSample encoded;
+  std::vector<std::vector<uint8_t>> chunks;  // compressed, one per channel
   Status status;
+  bool done = false;  // rendered and compressed (or failed)
+  double render_seconds = 0.0, compress_seconds = 0.0;  // thread CPU
+  int64_t raw_bytes = 0, stored_bytes = 0;
 };
 
 Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, int level,
-                CompressedSample* out, int64_t* raw_bytes) {
-  out->chunks.resize(channels.size());
+                std::vector<std::vector<uint8_t>>* chunks, int64_t* raw_bytes) {
+  chunks->resize(channels.size());
   thread_local std::vector<uint8_t> shuffled;
   for (size_t c = 0; c < channels.size(); ++c) {
     const Channel& ch = channels[c];
@@ -187,7 +197,7 @@ Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, in
       internal::Shuffle(src, bytes, ch.element_size, &shuffled);
       src = shuffled.data();
     }
-    const Status status = internal::ZlibCompress(src, bytes, level, &out->chunks[c]);
+    const Status status = internal::ZlibCompress(src, bytes, level, &(*chunks)[c]);
     if (!status.ok()) {
       return Status(status.code(), std::string(ch.name) + ": " + status.message());
     }
@@ -441,67 +451,104 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   }
   t.write_seconds += Seconds(write_start, Clock::now());
 
-  // Batches of samples rendered and compressed in parallel, written in order.
+  // Blocks of samples. A block's shapes and albedos are evaluated together (the bases are read
+  // once per block, not once per sample; rows split over the pool), then its samples are
+  // rendered and compressed in parallel, and whichever worker completes the next sample in
+  // order writes it (and any later ones already done) while the others go on rendering. The
+  // block size is a constant, not the thread count's, although a sample's values do not depend
+  // on its block (sample_render.h, SampleContext::EvaluateGeometry).
+  constexpr int64_t kBlock = 32;
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
-  // Enough samples per batch that uneven per-sample costs (JPEG, blur) balance out.
-  const int64_t batch = std::max<int64_t>(16, 8 * p->num_threads());
   const SampleContext context(model);
   Records records;
   FaceParams layout;
-  std::vector<SampleSpec> specs;
-  std::vector<EncodedSample> encoded;
-  std::vector<CompressedSample> compressed;
-  std::vector<double> render_s, compress_s;
-  std::vector<int64_t> raw;
-  for (int64_t b0 = begin; b0 < end; b0 += batch) {
-    const int64_t b1 = std::min(end, b0 + batch);
+  std::vector<PendingSample> pending;
+  GeometryBlock geometry;
+  std::vector<const FaceParams*> block_params;
+  std::mutex mutex;           // guards the `done` flags, `writing` and `next`
+  bool writing = false;       // a worker is writing samples out
+  size_t next = 0;            // next sample of the block to write
+  Status write_status;        // first failure; only the writing worker touches it
+  double write_wall = 0.0;    // likewise
+  for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
+    const int64_t b1 = std::min(end, b0 + kBlock);
     const size_t m = static_cast<size_t>(b1 - b0);
-    specs.assign(m, SampleSpec());
-    encoded.assign(m, EncodedSample());
-    compressed.assign(m, CompressedSample());
-    render_s.assign(m, 0.0);
-    compress_s.assign(m, 0.0);
-    raw.assign(m, 0);
+    pending.assign(m, PendingSample());
     p->ParallelFor(0, static_cast<int64_t>(m), [&](int64_t j) {
       const double t0 = ThreadCpuSeconds();
-      specs[j] = sampler.Draw(info.seed, b0 + j);
-      StatusOr<EncodedSample> s = RenderSample(context, specs[j], backgrounds, o.specular);
-      const double t1 = ThreadCpuSeconds();
-      render_s[j] = t1 - t0;
-      if (!s.ok()) {
-        compressed[j].status = s.status();
-        return;
-      }
-      encoded[j] = std::move(s).value();
-      compressed[j].status = Compress(encoded[j], channels, level, &compressed[j], &raw[j]);
-      compress_s[j] = ThreadCpuSeconds() - t1;
+      pending[j].spec = sampler.Draw(info.seed, b0 + j);
+      pending[j].render_seconds = ThreadCpuSeconds() - t0;
     });
-    write_start = Clock::now();
-    for (size_t j = 0; j < m; ++j) {
-      if (!compressed[j].status.ok()) {
-        return Status(compressed[j].status.code(),
-                      "sample " + std::to_string(b0 + j) + ": " + compressed[j].status.message());
+    block_params.clear();
+    for (const PendingSample& s : pending) block_params.push_back(&s.spec.params);
+    const double g0 = ProcessCpuSeconds();
+    context.EvaluateGeometry(block_params, p, &geometry);
+    t.render_seconds += ProcessCpuSeconds() - g0;
+
+    // Writes sample k of the block (on the writing worker; HDF5 calls are never concurrent).
+    auto write_sample = [&](size_t k) -> Status {
+      PendingSample& s = pending[k];
+      if (!s.status.ok()) {
+        return Status(s.status.code(), "sample " + std::to_string(b0 + k) + ": " + s.status.message());
       }
-      t.render_seconds += render_s[j];
-      t.compress_seconds += compress_s[j];
-      t.raw_bytes += raw[j];
-      const hsize_t row = static_cast<hsize_t>(b0 + j - begin);
+      const auto w0 = Clock::now();
+      const hsize_t row = static_cast<hsize_t>(b0 + static_cast<int64_t>(k) - begin);
       for (size_t c = 0; c < channels.size(); ++c) {
-        const std::vector<uint8_t>& chunk = compressed[j].chunks[c];
+        const std::vector<uint8_t>& chunk = s.chunks[c];
         const hsize_t offset[4] = {row, 0, 0, 0};
         if (H5Dwrite_chunk(datasets[c].get(), H5P_DEFAULT, 0, offset, chunk.size(), chunk.data()) < 0) {
           return H5Error(std::string("write a chunk of ") + channels[c].name, path);
         }
-        t.stored_bytes += static_cast<int64_t>(chunk.size());
       }
-      records.Add(specs[j], encoded[j]);
-      if (j == 0 && b0 == begin) layout = specs[j].params;
+      records.Add(s.spec, s.encoded);
+      if (b0 == begin && k == 0) layout = s.spec.params;
+      s.encoded = EncodedSample();  // the maps are written; keep the block's memory small
+      s.chunks.clear();
+      write_wall += Seconds(w0, Clock::now());
+      return OkStatus();
+    };
+    next = 0;
+    p->ParallelFor(0, static_cast<int64_t>(m), [&](int64_t j) {
+      PendingSample& s = pending[j];
+      const double t0 = ThreadCpuSeconds();
+      StatusOr<EncodedSample> r =
+          RenderSample(context, s.spec, geometry, static_cast<int>(j), backgrounds, o.specular);
+      const double t1 = ThreadCpuSeconds();
+      s.render_seconds += t1 - t0;
+      if (r.ok()) {
+        s.encoded = std::move(r).value();
+        s.status = Compress(s.encoded, channels, level, &s.chunks, &s.raw_bytes);
+        s.compress_seconds = ThreadCpuSeconds() - t1;
+      } else {
+        s.status = r.status();
+      }
+      for (const std::vector<uint8_t>& chunk : s.chunks) s.stored_bytes += chunk.size();
+      std::unique_lock<std::mutex> lock(mutex);
+      s.done = true;
+      if (writing) return;  // the writing worker will pick it up in order
+      writing = true;
+      while (next < m && pending[next].done) {
+        const size_t k = next;
+        lock.unlock();
+        if (write_status.ok()) write_status = write_sample(k);
+        lock.lock();
+        ++next;
+      }
+      writing = false;
+    });
+    if (!write_status.ok()) return write_status;
+    if (next != m) return InternalError("synth: " + std::to_string(m - next) + " samples not written");
+    for (const PendingSample& s : pending) {
+      t.render_seconds += s.render_seconds;
+      t.compress_seconds += s.compress_seconds;
+      t.raw_bytes += s.raw_bytes;
+      t.stored_bytes += s.stored_bytes;
     }
-    t.write_seconds += Seconds(write_start, Clock::now());
     t.samples += static_cast<int64_t>(m);
     if (on_samples_done) on_samples_done(static_cast<int64_t>(m));
   }
+  t.write_seconds += write_wall;
 
   write_start = Clock::now();
   MORPHFIT_RETURN_IF_ERROR(WriteRecords(file.get(), records, layout, layout.FlatSize(), path));

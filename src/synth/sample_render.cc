@@ -6,6 +6,8 @@
 #include <cstring>
 #include <dirent.h>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "morphfit/math/rotation.h"
 #include "morphfit/render/preview.h"
 #include "morphfit/render/renderer.h"
+#include "synth/basis_block.h"
 
 namespace morphfit::synth {
 namespace {
@@ -246,6 +249,66 @@ SampleContext::SampleContext(const models::MorphableModel& model)
   subset_ = model.MakeSubset(ids);
 }
 
+SampleContext::~SampleContext() = default;
+
+void SampleContext::EvaluateGeometry(const std::vector<const FaceParams*>& params,
+                                     ThreadPool* pool, GeometryBlock* out) const {
+  const models::MorphableModel& m = *model_;
+  const int count = static_cast<int>(params.size());
+  Eigen::MatrixXf alpha(m.num_identity(), count), beta(m.num_expression(), count),
+      gamma(m.num_albedo(), count);
+  // Coefficients as the renderer converts them (double -> float); missing ones are zero, extra
+  // ones ignored (RenderSample refuses parameters whose sizes differ from the model's).
+  auto fill = [](const Eigen::VectorXd& c, Eigen::MatrixXf* out, int j) {
+    const Eigen::Index k = std::min<Eigen::Index>(c.size(), out->rows());
+    out->col(j).head(k) = c.head(k).cast<float>();
+  };
+  alpha.setZero();
+  beta.setZero();
+  gamma.setZero();
+  for (int j = 0; j < count; ++j) {
+    fill(params[j]->identity, &alpha, j);
+    fill(params[j]->expression, &beta, j);
+    fill(params[j]->albedo, &gamma, j);
+  }
+  const int64_t rows = m.shape_mean.size();
+  out->shape.resize(rows, count);
+  out->albedo.resize(rows, count);
+  const std::vector<internal::BasisTerm> shape_terms = {{&m.identity.basis, &alpha},
+                                                        {&m.expression.basis, &beta}};
+  const std::vector<internal::BasisTerm> albedo_terms = {{&m.albedo.basis, &gamma}};
+  // Row chunks of a few KiB of each basis column: the block's working set stays in cache.
+  constexpr int64_t kRowChunk = 1024;
+  ThreadPool inline_pool(1);
+  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+  p->ParallelForChunks(0, rows, kRowChunk, [&](int64_t b, int64_t e, int64_t) {
+    internal::EvaluateBasisRows(m.shape_mean, shape_terms, b, e, &out->shape);
+    internal::EvaluateBasisRows(m.albedo_mean, albedo_terms, b, e, &out->albedo);
+  });
+}
+
+std::unique_ptr<models::MorphableModel> SampleContext::AcquireRenderModel() const {
+  {
+    std::lock_guard<std::mutex> lock(render_models_mutex_);
+    if (!render_models_.empty()) {
+      std::unique_ptr<models::MorphableModel> m = std::move(render_models_.back());
+      render_models_.pop_back();
+      return m;
+    }
+  }
+  auto m = std::make_unique<models::MorphableModel>();
+  m->name = model_->name;
+  m->triangles = model_->triangles;
+  m->landmarks = model_->landmarks;
+  m->expression_kind = model_->expression_kind;
+  return m;
+}
+
+void SampleContext::ReleaseRenderModel(std::unique_ptr<models::MorphableModel> m) const {
+  std::lock_guard<std::mutex> lock(render_models_mutex_);
+  render_models_.push_back(std::move(m));
+}
+
 Eigen::VectorXf SampleContext::EvaluateVertices(const FaceParams& params) const {
   Eigen::VectorXf out;
   subset_.Evaluate(params.identity.cast<float>(), params.expression.cast<float>(), &out);
@@ -273,10 +336,40 @@ StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const 
 
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular) {
+  GeometryBlock geometry;
+  context.EvaluateGeometry({&spec.params}, nullptr, &geometry);
+  return RenderSample(context, spec, geometry, 0, backgrounds, has_specular);
+}
+
+StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
+                                     const GeometryBlock& geometry, int column,
+                                     const Backgrounds* backgrounds, bool has_specular) {
   const models::MorphableModel& model = context.model();
+  // The checks render::Render makes on the full parameters (the render model has no modes).
+  MORPHFIT_RETURN_IF_ERROR(spec.params.Validate("render parameters"));
+  MORPHFIT_RETURN_IF_ERROR(spec.params.CheckSizes(model.num_identity(), model.num_expression(),
+                                                  model.num_albedo(), "render parameters"));
+  if (column < 0 || column >= geometry.count() || geometry.shape.rows() != model.shape_mean.size() ||
+      geometry.albedo.rows() != model.albedo_mean.size() ||
+      geometry.albedo.cols() != geometry.shape.cols()) {
+    return InvalidArgumentError("synth: geometry block does not hold sample column " +
+                                std::to_string(column) + " of this model");
+  }
+  // Render the given geometry: a model without modes whose means are this sample's shape and
+  // albedo, and the parameters without coefficients (render::Render's product is then the
+  // mean itself, so the result is that of render::Render(model, spec.params)).
+  std::unique_ptr<models::MorphableModel> render_model = context.AcquireRenderModel();
+  render_model->shape_mean = geometry.shape.col(column);
+  render_model->albedo_mean = geometry.albedo.col(column);
+  FaceParams posed = spec.params;
+  posed.identity.resize(0);
+  posed.expression.resize(0);
+  posed.albedo.resize(0);
   const render::RenderOptions options = RenderOptionsFor(spec);
-  MORPHFIT_ASSIGN_OR_RETURN(render::RenderResult r,
-                            render::Render(model, spec.params, options, nullptr));
+  StatusOr<render::RenderResult> rendered = render::Render(*render_model, posed, options, nullptr);
+  context.ReleaseRenderModel(std::move(render_model));
+  MORPHFIT_RETURN_IF_ERROR(rendered.status());
+  render::RenderResult r = std::move(rendered).value();
   const int size = r.width;
   if (r.height != size) return InvalidArgumentError("synth: samples are square");
   MORPHFIT_ASSIGN_OR_RETURN(cv::Mat bg, RenderBackground(spec.background, size, backgrounds));

@@ -151,6 +151,57 @@ TEST_F(SynthTest, ShardFilesDoNotDependOnThreadCount) {
   EXPECT_TRUE(a == ReadBytes(Path("c.h5")));
 }
 
+// WriteShard evaluates shapes in blocks of 32 samples; a sample stores the same values whatever
+// block it falls in (here: rows 0-31 and 32-39 of one shard vs a shard starting at 29).
+TEST_F(SynthTest, SamplesDoNotDependOnTheirBlock) {
+  const Sampler sampler = MakeSampler(Options(true, true));
+  const SetInfo info = Info(40, 40);
+  ThreadPool two(2);
+  ASSERT_TRUE(WriteShard(Path("all.h5"), Model(), sampler, nullptr, info, 0, 40, &two, {}, nullptr).ok());
+  ASSERT_TRUE(WriteShard(Path("tail.h5"), Model(), sampler, nullptr, info, 29, 40, nullptr, {}, nullptr).ok());
+  for (int64_t i = 29; i < 40; ++i) {
+    auto a = ReadStoredSample(Path("all.h5"), i);
+    auto b = ReadStoredSample(Path("tail.h5"), i - 29);
+    ASSERT_TRUE(a.ok() && b.ok());
+    const EncodedSample& x = a.value().data;
+    const EncodedSample& y = b.value().data;
+    EXPECT_EQ(b.value().spec.index, i);
+    EXPECT_TRUE(x.image == y.image && x.mask == y.mask && x.depth == y.depth &&
+                x.normals == y.normals && x.albedo == y.albedo && x.shading == y.shading &&
+                x.specular == y.specular)
+        << "sample " << i;
+    EXPECT_TRUE(x.landmarks_2d == y.landmarks_2d && x.landmarks_3d == y.landmarks_3d &&
+                x.params == y.params)
+        << "sample " << i;
+  }
+}
+
+// A sample that cannot be rendered (an image background that is not loaded) fails the shard
+// with its index, leaves no file behind, and the workers do not wait for it forever.
+TEST_F(SynthTest, AFailingSampleFailsTheShardCleanly) {
+  const SamplerOptions o = Options(false, false);
+  auto sampler = Sampler::Create(Model(), o, {}, {{200, 200}});
+  ASSERT_TRUE(sampler.ok());
+  int64_t first_image = -1;
+  for (int64_t i = 0; i < 40 && first_image < 0; ++i) {
+    if (sampler.value().Draw(7, i).background.kind == BackgroundKind::kImage) first_image = i;
+  }
+  ASSERT_GE(first_image, 0);
+  ThreadPool two(2);
+  for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &two}) {
+    const Status s = WriteShard(Path("bad.h5"), Model(), sampler.value(), nullptr, Info(40, 40),
+                                0, 40, pool, {}, nullptr);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("sample " + std::to_string(first_image) + ":"), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find("not loaded"), std::string::npos) << s.message();
+    EXPECT_FALSE(fs::exists(Path("bad.h5")));
+  }
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+  }
+}
+
 TEST_F(SynthTest, ShardingAndResumeGiveTheSameSet) {
   const Sampler sampler = MakeSampler(Options(false, true));
   const SetInfo info = Info(7, 3);  // shards of 3, 3, 1 samples

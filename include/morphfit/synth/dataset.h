@@ -1,7 +1,10 @@
 // Synthetic training sets in HDF5 (`morphfit synth`): one file per shard of consecutive
 // samples, every large dataset chunked one sample per chunk and compressed (deflate, plus
 // byte shuffle for depth) on the worker threads, then stored with HDF5's direct chunk
-// write; the schema (docs/formats.md, "Synthetic sets (HDF5)") is also written as attributes.
+// write by whichever worker completes the next sample in order (the writes overlap the other
+// workers' rendering); the schema (docs/formats.md, "Synthetic sets (HDF5)") is also written
+// as attributes. Shapes and albedos are evaluated for blocks of 32 samples at once (the bases
+// are read once per block); a sample's values do not depend on its block.
 // A shard is written under a temporary name and renamed when complete, so a shard file is
 // complete or absent; a restarted run regenerates only the missing shards.
 #ifndef MORPHFIT_SYNTH_DATASET_H_
@@ -39,9 +42,9 @@ struct SetInfo {
 
 struct ShardTimings {
   int64_t samples = 0;
-  double render_seconds = 0.0;    // sampling + rendering + encoding: thread CPU time, summed
+  double render_seconds = 0.0;    // sampling + shape/albedo blocks + rendering + encoding: CPU
   double compress_seconds = 0.0;  // shuffle + deflate: thread CPU time, summed over workers
-  double write_seconds = 0.0;     // HDF5 calls on the writing thread (chunks, tables, close), wall
+  double write_seconds = 0.0;     // HDF5 calls (chunks by the writing worker, tables, close), wall
   double wall_seconds = 0.0;      // the whole shard, wall
   int64_t raw_bytes = 0;          // large datasets before compression
   int64_t stored_bytes = 0;       // after compression

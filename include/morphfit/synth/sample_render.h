@@ -16,12 +16,15 @@
 #define MORPHFIT_SYNTH_SAMPLE_RENDER_H_
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
 
 #include "morphfit/core/status.h"
+#include "morphfit/core/thread_pool.h"
 #include "morphfit/models/morphable_model.h"
 #include "morphfit/synth/sampler.h"
 
@@ -71,15 +74,37 @@ struct EncodedSample {
   std::vector<double> params;       // FaceParams::ToFlat()
 };
 
-// Per-model data shared by every sample of a run (build once; read-only afterwards, so any
-// number of threads may use it): the 68 landmark vertices and every jaw-contour candidate vertex
-// gathered into one dense block (evaluated per sample by one small product), and the contour
-// lines' outward directions (fitters/contour.h). `model` must outlive the context.
+// Per-vertex shape (mm, model frame) and albedo (RGB, unclamped) of a block of samples, 3N x
+// count each: column j belongs to the j-th sample given to SampleContext::EvaluateGeometry.
+struct GeometryBlock {
+  Eigen::MatrixXf shape;
+  Eigen::MatrixXf albedo;
+  int count() const { return static_cast<int>(shape.cols()); }
+};
+
+// Per-model data shared by every sample of a run (build once; then any number of threads may
+// use it): the 68 landmark vertices and every jaw-contour candidate vertex gathered into one
+// dense block (evaluated per sample by one small product), the contour lines' outward
+// directions (fitters/contour.h), and spare render models (see RenderSample). `model` must
+// outlive the context.
 class SampleContext {
  public:
   explicit SampleContext(const models::MorphableModel& model);
+  ~SampleContext();
+  SampleContext(const SampleContext&) = delete;
+  SampleContext& operator=(const SampleContext&) = delete;
+
   const models::MorphableModel& model() const { return *model_; }
   bool has_contour_lines() const { return has_contours_; }
+
+  // Shape and albedo of every sample in `params` in one pass over the bases (the bases are read
+  // once per block instead of once per sample), rows split over `pool` (null = this thread).
+  // Each value is computed by the same float operations as the renderer's own per-sample
+  // product (Eigen's GEMV: one FMA chain per basis block, added to the mean), whatever the
+  // block, its order or the thread count; src/synth/basis_block.h. Sizes are not checked here
+  // (RenderSample checks them): missing coefficients count as zero, extra ones are ignored.
+  void EvaluateGeometry(const std::vector<const FaceParams*>& params, ThreadPool* pool,
+                        GeometryBlock* out) const;
 
   // Model-frame positions (mm, float) of the gathered vertices for `params`: 3 per vertex, the
   // 68 landmarks first, then the contour lines in order.
@@ -91,7 +116,17 @@ class SampleContext {
   std::vector<int> SilhouetteRows(const FaceParams& params, const Eigen::VectorXf& vertices) const;
 
  private:
+  // A copy of the model's triangles and landmarks with no modes: its means are set to a
+  // sample's evaluated shape and albedo, so that render::Render renders given geometry.
+  std::unique_ptr<models::MorphableModel> AcquireRenderModel() const;
+  void ReleaseRenderModel(std::unique_ptr<models::MorphableModel> m) const;
+  friend StatusOr<EncodedSample> RenderSample(const SampleContext&, const SampleSpec&,
+                                              const GeometryBlock&, int,
+                                              const Backgrounds*, bool);
+
   const models::MorphableModel* model_;
+  mutable std::mutex render_models_mutex_;
+  mutable std::vector<std::unique_ptr<models::MorphableModel>> render_models_;
   bool has_contours_ = false;
   models::VertexSubset subset_;
   std::vector<int> line_begin_;  // first position in subset_ of each contour line
@@ -102,6 +137,11 @@ class SampleContext {
 // The 2D-style jaw uses the model's contour lines; a model without them gets the fixed jaw
 // vertices in both styles. Runs on the calling thread only (safe to call from many workers).
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
+                                     const Backgrounds* backgrounds, bool has_specular);
+// The same with the sample's shape and albedo taken from column `column` of `geometry` (made by
+// context.EvaluateGeometry for spec.params): bit-identical to the call above.
+StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
+                                     const GeometryBlock& geometry, int column,
                                      const Backgrounds* backgrounds, bool has_specular);
 // The same with a context made for this one call.
 StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const SampleSpec& spec,

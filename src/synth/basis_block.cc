@@ -1,0 +1,118 @@
+// Block evaluation of the model's linear bases (basis_block.h).
+#include "synth/basis_block.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <glog/logging.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+namespace morphfit::synth::internal {
+namespace {
+
+#if defined(__AVX2__) && defined(__FMA__)
+// Rows are processed in panels of kPanel: each basis' panel is first copied into a contiguous
+// buffer (k-major), so that the kernel below reads it from L1 for every group of samples
+// instead of striding through the 98 basis columns (one page per column) once per group.
+constexpr int64_t kPanel = 64;
+constexpr int kGroup = 4;  // samples sharing each basis load
+
+// out rows [row, row + 8 V) of samples [j0, j0 + G) += the panel's product (rows relative to
+// the panel, k-major with kPanel floats per column). Per lane: an FMA chain over k from zero,
+// then one add to the running value: the scalar sequence of OneValue. V x G independent chains
+// hide the FMA latency (4 x 2 for groups of samples, 8 x 1 for a lone sample).
+template <int V, int G>
+void Kernel(const float* panel, const float* coeffs, int64_t k_count, int64_t row, int64_t j0,
+            float* out, int64_t ld) {
+  __m256 acc[G][V];
+  for (int g = 0; g < G; ++g) {
+    for (int v = 0; v < V; ++v) acc[g][v] = _mm256_setzero_ps();
+  }
+  const float* b = panel + row;
+  for (int64_t k = 0; k < k_count; ++k, b += kPanel) {
+    __m256 bk[V];
+    for (int v = 0; v < V; ++v) bk[v] = _mm256_loadu_ps(b + 8 * v);
+    for (int g = 0; g < G; ++g) {
+      const __m256 c = _mm256_set1_ps(coeffs[(j0 + g) * k_count + k]);
+      for (int v = 0; v < V; ++v) acc[g][v] = _mm256_fmadd_ps(bk[v], c, acc[g][v]);
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    float* o = out + (j0 + g) * ld + row;
+    for (int v = 0; v < V; ++v) {
+      _mm256_storeu_ps(o + 8 * v, _mm256_add_ps(_mm256_loadu_ps(o + 8 * v), acc[g][v]));
+    }
+  }
+}
+
+// Rows [r0, r0 + kPanel) of every sample.
+void Panel(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms, int64_t r0,
+           Eigen::MatrixXf* out) {
+  const int64_t samples = out->cols(), ld = out->rows();
+  for (int64_t j = 0; j < samples; ++j) {
+    std::copy(mean.data() + r0, mean.data() + r0 + kPanel, out->data() + j * ld + r0);
+  }
+  thread_local std::vector<float> panel;
+  for (const BasisTerm& t : terms) {
+    const int64_t k_count = t.coeffs->rows();
+    if (k_count == 0) continue;
+    panel.resize(static_cast<size_t>(k_count * kPanel));
+    for (int64_t k = 0; k < k_count; ++k) {
+      const float* column = t.basis->data() + k * t.basis->rows() + r0;
+      std::copy(column, column + kPanel, panel.data() + k * kPanel);
+    }
+    const float* coeffs = t.coeffs->data();
+    float* o = out->data() + r0;
+    int64_t j = 0;
+    for (; j + kGroup <= samples; j += kGroup) {
+      for (int64_t row = 0; row < kPanel; row += 16) {
+        Kernel<2, kGroup>(panel.data(), coeffs, k_count, row, j, o, ld);
+      }
+    }
+    for (; j < samples; ++j) Kernel<kPanel / 8, 1>(panel.data(), coeffs, k_count, 0, j, o, ld);
+  }
+}
+#endif
+
+// One row, one sample: the reference sequence (std::fma rounds once, as the vector FMA).
+void OneValue(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms, int64_t r,
+              int64_t j, Eigen::MatrixXf* out) {
+  float value = mean[r];
+  for (const BasisTerm& t : terms) {
+    const int64_t k_count = t.coeffs->rows();
+    if (k_count == 0) continue;
+    const float* c = t.coeffs->data() + j * k_count;
+    float acc = 0.0f;
+    for (int64_t k = 0; k < k_count; ++k) acc = std::fma((*t.basis)(r, k), c[k], acc);
+    value = value + acc;
+  }
+  (*out)(r, j) = value;
+}
+
+}  // namespace
+
+void EvaluateBasisRows(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms,
+                       int64_t row_begin, int64_t row_end, Eigen::MatrixXf* out) {
+  const int64_t rows = mean.size(), samples = out->cols();
+  CHECK(out->rows() == rows) << "output rows " << out->rows() << " != mean size " << rows;
+  CHECK(row_begin >= 0 && row_begin <= row_end && row_end <= rows) << "bad row range";
+  for (const BasisTerm& t : terms) {
+    CHECK(t.coeffs->cols() == samples) << "coefficients for " << t.coeffs->cols()
+                                       << " samples, output for " << samples;
+    CHECK(t.coeffs->rows() == 0 || (t.basis->rows() == rows && t.basis->cols() >= t.coeffs->rows()))
+        << "basis " << t.basis->rows() << " x " << t.basis->cols() << " for " << t.coeffs->rows()
+        << " coefficients and " << rows << " rows";
+  }
+  int64_t r = row_begin;
+#if defined(__AVX2__) && defined(__FMA__)
+  for (; r + kPanel <= row_end; r += kPanel) Panel(mean, terms, r, out);
+#endif
+  for (; r < row_end; ++r) {
+    for (int64_t j = 0; j < samples; ++j) OneValue(mean, terms, r, j, out);
+  }
+}
+
+}  // namespace morphfit::synth::internal

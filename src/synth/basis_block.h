@@ -1,0 +1,36 @@
+// Private to src/synth: the model's linear blocks evaluated for several samples at once, so that
+// a basis is read from memory once per block of samples rather than once per sample (the
+// renderer's per-sample product reads 12.5 MB of basis for the sample model; at ~4.5 GB/s that
+// is most of the renderer's memory traffic).
+//
+// out(:, j) = mean + B_1 c_1(:, j) + B_2 c_2(:, j) + ..., where each product B_t c_t(:, j) is
+// summed over the basis columns in order with fused multiply-adds starting from zero, and the
+// products are added to the mean in term order. This is the sequence of float operations of
+// Eigen 3.4's column-major GEMV as MorphableModel::EvaluateShape / EvaluateAlbedo and the
+// renderer use it (a column chain of FMAs per row, then res += chain), and every value of
+// column j depends only on the model and sample j's coefficients: not on the block's size or
+// other samples, the row range or the thread count. Samples therefore render the same whether
+// they are evaluated alone or in any block.
+#ifndef MORPHFIT_SRC_SYNTH_BASIS_BLOCK_H_
+#define MORPHFIT_SRC_SYNTH_BASIS_BLOCK_H_
+
+#include <cstdint>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace morphfit::synth::internal {
+
+struct BasisTerm {
+  const Eigen::MatrixXf* basis;   // R x K, column-major
+  const Eigen::MatrixXf* coeffs;  // K x B (column j = sample j); K may be 0 (the term is skipped)
+};
+
+// Rows [row_begin, row_end) of out (R x B, resized by the caller) as above. Terms must agree on
+// R and B (programmer error otherwise: CHECK).
+void EvaluateBasisRows(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms,
+                       int64_t row_begin, int64_t row_end, Eigen::MatrixXf* out);
+
+}  // namespace morphfit::synth::internal
+
+#endif  // MORPHFIT_SRC_SYNTH_BASIS_BLOCK_H_
