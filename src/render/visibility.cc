@@ -121,81 +121,166 @@ void FlushCandidates(bool perspective, Candidates* c, const ZBuffer& zb) {
   c->n = 0;
 }
 
-// Sets up triangle f from the snapped vertices (math::SetupVisibilityTriangle's culling and
-// ScreenTriangle) and appends its covered pixel centres (math::CoversPixel's exact test) to c.
-inline void RasterizeTriangle(const SnappedVertices& sv, const float* pixels,
-                              const float* depths, const int32_t* triangles, int32_t f,
-                              int width, int height, bool perspective, Candidates* c,
-                              const ZBuffer& zb) {
-  const int32_t vid[3] = {triangles[3 * static_cast<int64_t>(f)],
-                          triangles[3 * static_cast<int64_t>(f) + 1],
-                          triangles[3 * static_cast<int64_t>(f) + 2]};
-  if (!(sv.ok[vid[0]] & sv.ok[vid[1]] & sv.ok[vid[2]])) return;
-  const int32_t* xy = sv.xy.data();
-  int64_t x[3], y[3];
-  for (int k = 0; k < 3; ++k) {
-    x[k] = xy[2 * vid[k]];
-    y[k] = xy[2 * vid[k] + 1];
-  }
-  const int64_t area = math::EdgeFunction<int64_t>(x[2], y[2], x[1], y[1], x[0], y[0]);
-  if (area <= 0) return;
-  const int64_t lo_x = std::min({x[0], x[1], x[2]}), hi_x = std::max({x[0], x[1], x[2]});
-  const int64_t lo_y = std::min({y[0], y[1], y[2]}), hi_y = std::max({y[0], y[1], y[2]});
-  // Pixel centres inside the box: ceil(lo / 256) .. floor(hi / 256) (arithmetic shifts floor).
-  const int min_px = static_cast<int>(std::max<int64_t>(-((-lo_x) >> math::kSubpixelBits), 0));
-  const int min_py = static_cast<int>(std::max<int64_t>(-((-lo_y) >> math::kSubpixelBits), 0));
-  const int max_px =
-      static_cast<int>(std::min<int64_t>(hi_x >> math::kSubpixelBits, width - 1));
-  const int max_py =
-      static_cast<int>(std::min<int64_t>(hi_y >> math::kSubpixelBits, height - 1));
-  if (min_px > max_px || min_py > max_py) return;
+// A block of triangles set up together, structure of arrays (lanes = triangles): the
+// integer set-up of math::SetupVisibilityTriangle (area, top-left ownership, pixel box) in one
+// loop the compiler vectorises, then a short scalar walk over each surviving triangle's box.
+struct TriangleBlock {
+  static constexpr int kSize = 256;
+  int32_t vertex[3][kSize];
+  alignas(64) int32_t x[3][kSize], y[3][kSize];  // snapped corners, 1/256 px
+  alignas(64) int32_t ok[kSize];                 // all three corners usable
+  alignas(64) int32_t min_px[kSize], max_px[kSize], min_py[kSize], max_py[kSize];
+  alignas(64) int32_t keep[kSize];               // front-facing, usable, box not empty
+  alignas(64) int64_t area[kSize];
+  alignas(64) int64_t w[3][kSize];  // edge value at the box's first centre, minus the bias
+  alignas(64) int32_t bias[3][kSize];  // 1 where the edge is not owned (top-left rule)
+  // Boxes of at most 2 x 2 centres (most triangles of a dense mesh): bit dx + 2 dy set when
+  // centre (min_px + dx, min_py + dy) is in the box and covered; -1 for larger boxes.
+  alignas(64) int32_t small_mask[kSize];
+};
 
-  // Edge i runs from a_i to b_i: (2 -> 1), (0 -> 2), (1 -> 0). Its value at the box's first
-  // centre, and its exact changes per pixel step in x and y. bias 1 where the edge is not owned
-  // (top-left rule): covered <=> w_i - bias_i >= 0 for all i.
-  constexpr int a[3] = {2, 0, 1}, b[3] = {1, 2, 0};
-  const int64_t sx0 = static_cast<int64_t>(min_px) * math::kSubpixelScale;
-  const int64_t sy0 = static_cast<int64_t>(min_py) * math::kSubpixelScale;
-  int64_t w_row[3], step_x[3], step_y[3], bias[3];
+// Edge i runs from corner a_i to b_i: (2 -> 1), (0 -> 2), (1 -> 0) (math/raster.h).
+constexpr int kEdgeA[3] = {2, 0, 1}, kEdgeB[3] = {1, 2, 0};
+
+// Loads triangles f0 .. f0 + n - 1 into the block and sets them up. Snapped coordinates are
+// below 2^28 in magnitude, so differences fit in int32 and every product is an exact int64.
+void SetupBlock(const SnappedVertices& sv, const int32_t* triangles, int64_t f0, int n,
+                int width, int height, TriangleBlock* tb) {
+  const int32_t* xy = sv.xy.data();
+  const uint8_t* ok = sv.ok.data();
+  for (int k = 0; k < n; ++k) {
+    const int32_t* t = triangles + 3 * (f0 + k);
+    tb->ok[k] = ok[t[0]] & ok[t[1]] & ok[t[2]];
+    for (int c = 0; c < 3; ++c) {
+      tb->vertex[c][k] = t[c];
+      tb->x[c][k] = xy[2 * t[c]];
+      tb->y[c][k] = xy[2 * t[c] + 1];
+    }
+  }
+  for (int k = 0; k < n; ++k) {
+    const int32_t x0 = tb->x[0][k], x1 = tb->x[1][k], x2 = tb->x[2][k];
+    const int32_t y0 = tb->y[0][k], y1 = tb->y[1][k], y2 = tb->y[2][k];
+    // math::EdgeFunction(p2, p1, p0).
+    const int64_t area = static_cast<int64_t>(x1 - x2) * (y0 - y2) -
+                         static_cast<int64_t>(y1 - y2) * (x0 - x2);
+    tb->area[k] = area;
+    // Pixel centres inside the box: ceil(lo / 256) .. floor(hi / 256), clipped to the image.
+    const int32_t lo_x = std::min(x0, std::min(x1, x2)), hi_x = std::max(x0, std::max(x1, x2));
+    const int32_t lo_y = std::min(y0, std::min(y1, y2)), hi_y = std::max(y0, std::max(y1, y2));
+    const int32_t min_px = std::max(-((-lo_x) >> math::kSubpixelBits), 0);
+    const int32_t min_py = std::max(-((-lo_y) >> math::kSubpixelBits), 0);
+    const int32_t max_px = std::min(hi_x >> math::kSubpixelBits, width - 1);
+    const int32_t max_py = std::min(hi_y >> math::kSubpixelBits, height - 1);
+    tb->min_px[k] = min_px;
+    tb->max_px[k] = max_px;
+    tb->min_py[k] = min_py;
+    tb->max_py[k] = max_py;
+    tb->keep[k] = tb->ok[k] & (area > 0) & (min_px <= max_px) & (min_py <= max_py);
+    const int32_t sx = min_px * static_cast<int32_t>(math::kSubpixelScale);
+    const int32_t sy = min_py * static_cast<int32_t>(math::kSubpixelScale);
+    const int32_t px[3] = {x0, x1, x2}, py[3] = {y0, y1, y2};
+    // Biased edge values at the up to four centres of a 2 x 2 box: covered <=> all >= 0.
+    int64_t c00 = 0, c10 = 0, c01 = 0, c11 = 0;
+    for (int i = 0; i < 3; ++i) {
+      const int32_t ax = px[kEdgeA[i]], ay = py[kEdgeA[i]];
+      const int32_t dx = px[kEdgeB[i]] - ax, dy = py[kEdgeB[i]] - ay;
+      // Top-left rule: centres exactly on edge i belong to the triangle when it owns the edge;
+      // the bias makes "covered" read w >= 0 for every edge.
+      const int32_t bias = 1 - ((dy < 0) | ((dy == 0) & (dx > 0)));
+      const int64_t w = static_cast<int64_t>(dx) * (sy - ay) -
+                        static_cast<int64_t>(dy) * (sx - ax) - bias;
+      const int64_t step_x = -static_cast<int64_t>(dy) * math::kSubpixelScale;
+      const int64_t step_y = static_cast<int64_t>(dx) * math::kSubpixelScale;
+      tb->bias[i][k] = bias;
+      tb->w[i][k] = w;
+      c00 |= w;
+      c10 |= w + step_x;
+      c01 |= w + step_y;
+      c11 |= w + step_x + step_y;
+    }
+    const int32_t wide = max_px - min_px, tall = max_py - min_py;
+    tb->small_mask[k] = (wide <= 1) & (tall <= 1)
+                            ? (c00 >= 0) | ((wide == 1) & (c10 >= 0)) << 1 |
+                                  ((tall == 1) & (c01 >= 0)) << 2 |
+                                  ((wide == 1) & (tall == 1) & (c11 >= 0)) << 3
+                            : -1;
+  }
+}
+
+// Appends the covered pixel centres of block triangle k (id f) to c: math::CoversPixel's exact
+// test, the edge values stepped exactly from centre to centre (or read from small_mask).
+inline void RasterizeBlockTriangle(const TriangleBlock& tb, int k, int32_t f, const float* pixels,
+                                   const float* depths, int width, bool perspective,
+                                   Candidates* c, const ZBuffer& zb) {
+  int64_t step_x[3], step_y[3];
   for (int i = 0; i < 3; ++i) {
-    const int64_t dx = x[b[i]] - x[a[i]], dy = y[b[i]] - y[a[i]];
-    const bool owns = dy < 0 || (dy == 0 && dx > 0);
-    bias[i] = owns ? 0 : 1;
-    w_row[i] = math::EdgeFunction<int64_t>(x[a[i]], y[a[i]], x[b[i]], y[b[i]], sx0, sy0) - bias[i];
-    step_x[i] = -dy * math::kSubpixelScale;
-    step_y[i] = dx * math::kSubpixelScale;
+    step_x[i] = -static_cast<int64_t>(tb.y[kEdgeB[i]][k] - tb.y[kEdgeA[i]][k]) *
+                math::kSubpixelScale;
+    step_y[i] = static_cast<int64_t>(tb.x[kEdgeB[i]][k] - tb.x[kEdgeA[i]][k]) *
+                math::kSubpixelScale;
   }
   float uv[6], z[3];
-  for (int k = 0; k < 3; ++k) {
-    uv[2 * k] = pixels[2 * vid[k]];
-    uv[2 * k + 1] = pixels[2 * vid[k] + 1];
-    z[k] = depths[vid[k]];
+  for (int v = 0; v < 3; ++v) {
+    const int32_t id = tb.vertex[v][k];
+    uv[2 * v] = pixels[2 * id];
+    uv[2 * v + 1] = pixels[2 * id + 1];
+    z[v] = depths[id];
   }
-  const float area_f = static_cast<float>(area);
+  const float area_f = static_cast<float>(tb.area[k]);
+  // w: biased edge values at centre (px, py).
+  const auto emit = [&](int px, int py, const int64_t w[3]) {
+    if (c->n == Candidates::kCapacity) FlushCandidates(perspective, c, zb);
+    const int j = c->n++;
+    c->pixel[j] = static_cast<int64_t>(py) * width + px;
+    c->triangle[j] = f;
+    c->area[j] = area_f;
+    // The float of the exact (unbiased) edge value, as math::CoverageDepth converts it.
+    for (int i = 0; i < 3; ++i) c->w[i][j] = static_cast<float>(w[i] + tb.bias[i][k]);
+    for (int v = 0; v < 3; ++v) c->z[v][j] = z[v];
+    for (int v = 0; v < 6; ++v) c->uv[v][j] = uv[v];
+    c->x[j] = static_cast<float>(px);
+    c->y[j] = static_cast<float>(py);
+  };
+  const int min_px = tb.min_px[k], max_px = tb.max_px[k];
+  const int min_py = tb.min_py[k], max_py = tb.max_py[k];
+  const int32_t mask = tb.small_mask[k];
+  if (mask >= 0) {
+    for (int bit = 0; bit < 4; ++bit) {
+      if (!(mask >> bit & 1)) continue;
+      const int dx = bit & 1, dy = bit >> 1;
+      int64_t w[3];
+      for (int i = 0; i < 3; ++i) w[i] = tb.w[i][k] + dx * step_x[i] + dy * step_y[i];
+      emit(min_px + dx, min_py + dy, w);
+    }
+    return;
+  }
+  int64_t w_row[3] = {tb.w[0][k], tb.w[1][k], tb.w[2][k]};
   for (int py = min_py; py <= max_py; ++py) {
-    int64_t w0 = w_row[0], w1 = w_row[1], w2 = w_row[2];
+    int64_t w[3] = {w_row[0], w_row[1], w_row[2]};
     for (int px = min_px; px <= max_px; ++px) {
-      if ((w0 | w1 | w2) >= 0) {
-        if (c->n == Candidates::kCapacity) FlushCandidates(perspective, c, zb);
-        const int j = c->n++;
-        c->pixel[j] = static_cast<int64_t>(py) * width + px;
-        c->triangle[j] = f;
-        c->area[j] = area_f;
-        // The float of the exact (unbiased) edge value, as math::CoverageDepth converts it.
-        c->w[0][j] = static_cast<float>(w0 + bias[0]);
-        c->w[1][j] = static_cast<float>(w1 + bias[1]);
-        c->w[2][j] = static_cast<float>(w2 + bias[2]);
-        for (int k = 0; k < 3; ++k) c->z[k][j] = z[k];
-        for (int k = 0; k < 6; ++k) c->uv[k][j] = uv[k];
-        c->x[j] = static_cast<float>(px);
-        c->y[j] = static_cast<float>(py);
-      }
-      w0 += step_x[0];
-      w1 += step_x[1];
-      w2 += step_x[2];
+      if ((w[0] | w[1] | w[2]) >= 0) emit(px, py, w);
+      for (int i = 0; i < 3; ++i) w[i] += step_x[i];
     }
     for (int i = 0; i < 3; ++i) w_row[i] += step_y[i];
   }
+}
+
+// Rasterizes triangles [begin, end) into zb.
+void RasterizeRange(const SnappedVertices& sv, const float* pixels, const float* depths,
+                    const int32_t* triangles, int64_t begin, int64_t end, int width, int height,
+                    bool perspective, const ZBuffer& zb) {
+  auto tb = std::make_unique<TriangleBlock>();
+  auto c = std::make_unique<Candidates>();
+  for (int64_t f0 = begin; f0 < end; f0 += TriangleBlock::kSize) {
+    const int n = static_cast<int>(std::min<int64_t>(TriangleBlock::kSize, end - f0));
+    SetupBlock(sv, triangles, f0, n, width, height, tb.get());
+    for (int k = 0; k < n; ++k) {
+      if (!tb->keep[k] || tb->small_mask[k] == 0) continue;
+      RasterizeBlockTriangle(*tb, k, static_cast<int32_t>(f0 + k), pixels, depths, width,
+                             perspective, c.get(), zb);
+    }
+  }
+  FlushCandidates(perspective, c.get(), zb);
 }
 
 }  // namespace
@@ -237,12 +322,7 @@ void RasterizeVisibility(const float* pixels, const float* depths, int num_verti
       bary[k - 1].resize(3 * num_pixels);
       buffers[k] = {depth[k - 1].data(), triangle[k - 1].data(), bary[k - 1].data()};
     }
-    auto candidates = std::make_unique<Candidates>();
-    for (int64_t f = b; f < e; ++f) {
-      RasterizeTriangle(sv, pixels, depths, triangles, static_cast<int32_t>(f), width, height,
-                        perspective, candidates.get(), buffers[k]);
-    }
-    FlushCandidates(perspective, candidates.get(), buffers[k]);
+    RasterizeRange(sv, pixels, depths, triangles, b, e, width, height, perspective, buffers[k]);
   });
   if (num_ranges == 1) return;
   p->ParallelForChunks(0, height, kMergeRows, [&](int64_t y0, int64_t y1, int64_t) {
