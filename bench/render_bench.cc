@@ -84,7 +84,7 @@ void BM_VisibilityAndShading_GivenVertices(benchmark::State& state) {
     render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
                                 m.triangles.data(), m.num_triangles(), kSize, kSize, true, 1.0f,
                                 &pool, &vis);
-    math::ShadeImageReference(in, vis.triangle.data(), kSize, kSize, background, out);
+    render::ShadeVisibility(in, vis, background, out, &pool);
     benchmark::DoNotOptimize(image.data());
   }
   state.counters["covered_px"] = vis.num_covered();

@@ -14,7 +14,6 @@ namespace morphfit::render {
 namespace {
 
 constexpr int64_t kVertexChunk = 4096;
-constexpr int64_t kRowChunk = 8;
 // Basis rows per block of the threaded basis product: a multiple of 64, the row group of
 // Eigen's column-major GEMV kernel (8 packets of 8 floats), so that every row goes through the
 // same kernel path, with the same summation order, as in one whole-matrix product.
@@ -201,17 +200,7 @@ StatusOr<RenderResult> Render(const models::MorphableModel& model, const FacePar
                                 r.albedo.data(), r.shading.data(), r.specular.data()};
   const float background[3] = {options.background[0], options.background[1],
                                options.background[2]};
-  ThreadPool inline_pool(1);
-  ThreadPool* p = pool != nullptr ? pool : &inline_pool;
-  p->ParallelForChunks(0, r.height, kRowChunk, [&](int64_t y0, int64_t y1, int64_t) {
-    for (int64_t y = y0; y < y1; ++y) {
-      for (int x = 0; x < r.width; ++x) {
-        const int64_t i = y * r.width + x;
-        math::ShadeVisibilityPixel(in, r.visibility.triangle[i], x, static_cast<int>(y), i,
-                                   background, out);
-      }
-    }
-  });
+  ShadeVisibility(in, r.visibility, background, out, pool);
 
   const int num_landmarks = model.num_landmarks();
   r.landmarks.resize(2, num_landmarks);

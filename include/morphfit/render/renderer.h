@@ -75,6 +75,14 @@ math::ShadeInputs<T> MakeShadeInputs(const FaceGeometry<T>& geometry,
                                      const models::MorphableModel& model,
                                      const math::SpecularParams<T>& spec);
 
+// Shades every pixel of `vis` into every channel of `out` (width * height of vis): exactly
+// math::ShadeImageReference (same bits; both built with FMA contraction off) when vis was
+// rasterized from in.pixels and in.depths, whose barycentrics it uses as they are instead of
+// recomputing them. Vectorised across pixels; row chunks are split on `pool` (may be null).
+void ShadeVisibility(const math::ShadeInputs<float>& in, const VisibilityBuffer& vis,
+                     const float background[3], const math::ChannelImages& out,
+                     ThreadPool* pool);
+
 struct RenderResult {
   int width = 0, height = 0;
   VisibilityBuffer visibility;
