@@ -41,20 +41,23 @@ void SnapVertices(const float* pixels, const float* depths, int num_vertices, bo
   out->xy.resize(2 * static_cast<size_t>(num_vertices));
   out->ok.resize(num_vertices);
   pool->ParallelForChunks(0, num_vertices, 16384, [&](int64_t b, int64_t e, int64_t) {
+    // Branch-free so that the loops vectorise: out-of-band (or NaN) coordinates snap to 0 and
+    // clear the vertex's flag.
+    int32_t* xy = out->xy.data();
+    uint8_t* flag = out->ok.data();
+    for (int64_t i = 2 * b; i < 2 * e; ++i) {
+      const float c = pixels[i];
+      const bool in_band = (c > -math::kGuardBandPx) & (c < math::kGuardBandPx);
+      const float s = (in_band ? c : 0.0f) * static_cast<float>(math::kSubpixelScale);
+      const float up = s + 0.5f, down = s - 0.5f;  // round half away from zero
+      xy[i] = static_cast<int32_t>(s >= 0.0f ? up : down);
+    }
     for (int64_t v = b; v < e; ++v) {
-      bool ok = !perspective || depths[v] > z_near_mm;
-      for (int k = 0; k < 2; ++k) {
-        const float c = pixels[2 * v + k];
-        int32_t snapped = 0;
-        if (c > -math::kGuardBandPx && c < math::kGuardBandPx) {
-          const float s = c * static_cast<float>(math::kSubpixelScale);
-          snapped = static_cast<int32_t>(s >= 0.0f ? s + 0.5f : s - 0.5f);
-        } else {
-          ok = false;
-        }
-        out->xy[2 * v + k] = snapped;
-      }
-      out->ok[v] = ok ? 1 : 0;
+      const float u = pixels[2 * v], w = pixels[2 * v + 1];
+      const bool ok = (!perspective | (depths[v] > z_near_mm)) &
+                      (u > -math::kGuardBandPx) & (u < math::kGuardBandPx) &
+                      (w > -math::kGuardBandPx) & (w < math::kGuardBandPx);
+      flag[v] = ok;
     }
   });
 }
@@ -245,7 +248,7 @@ inline void RasterizeBlockTriangle(const TriangleBlock& tb, int k, int32_t f, co
   const int min_py = tb.min_py[k], max_py = tb.max_py[k];
   const int32_t mask = tb.small_mask[k];
   if (mask >= 0) {
-    for (int bit = 0; bit < 4; ++bit) {
+    for (int bit = 0; bit < 4; ++bit) {  // unrolled: dx, dy are constants per bit
       if (!(mask >> bit & 1)) continue;
       const int dx = bit & 1, dy = bit >> 1;
       int64_t w[3];
