@@ -28,23 +28,23 @@ namespace {
 constexpr int kMergeRows = 8;
 static_assert(math::kSubpixelScale == 256, "SnapVertices shifts by kSubpixelBits");
 
-// Per-vertex fixed-point positions (as SetupScreenTriangle rounds them) and whether a
-// triangle using the vertex may be kept: inside the guard band (no NaN) and, for a pinhole
-// camera, deeper than z_near_mm. |coordinate| < 2^20 px, so snapped values fit in int32.
+// Per-vertex fixed-point positions (as SetupScreenTriangle rounds them). |coordinate| < 2^20 px,
+// so snapped values are below 2^28 in magnitude. A vertex that a triangle may not use (outside
+// the guard band, NaN, or for a pinhole camera not deeper than z_near_mm) has x = kUnusable,
+// far enough outside that range to be told apart, close enough that differences of two
+// coordinates still fit in int32.
+constexpr int32_t kUnusable = -(int32_t{1} << 30);
 struct SnappedVertices {
   std::vector<int32_t> xy;  // 2N
-  std::vector<uint8_t> ok;  // N
 };
 
 void SnapVertices(const float* pixels, const float* depths, int num_vertices, bool perspective,
                   float z_near_mm, ThreadPool* pool, SnappedVertices* out) {
   out->xy.resize(2 * static_cast<size_t>(num_vertices));
-  out->ok.resize(num_vertices);
   pool->ParallelForChunks(0, num_vertices, 16384, [&](int64_t b, int64_t e, int64_t) {
     // Branch-free so that the loops vectorise: out-of-band (or NaN) coordinates snap to 0 and
     // clear the vertex's flag.
     int32_t* xy = out->xy.data();
-    uint8_t* flag = out->ok.data();
     for (int64_t i = 2 * b; i < 2 * e; ++i) {
       const float c = pixels[i];
       const bool in_band = (c > -math::kGuardBandPx) & (c < math::kGuardBandPx);
@@ -57,7 +57,7 @@ void SnapVertices(const float* pixels, const float* depths, int num_vertices, bo
       const bool ok = (!perspective | (depths[v] > z_near_mm)) &
                       (u > -math::kGuardBandPx) & (u < math::kGuardBandPx) &
                       (w > -math::kGuardBandPx) & (w < math::kGuardBandPx);
-      flag[v] = ok;
+      xy[2 * v] = ok ? xy[2 * v] : kUnusable;
     }
   });
 }
@@ -131,11 +131,11 @@ struct TriangleBlock {
   static constexpr int kSize = 256;
   int32_t vertex[3][kSize];
   alignas(64) int32_t x[3][kSize], y[3][kSize];  // snapped corners, 1/256 px
-  alignas(64) int32_t ok[kSize];                 // all three corners usable
   alignas(64) int32_t min_px[kSize], max_px[kSize], min_py[kSize], max_py[kSize];
   alignas(64) int32_t keep[kSize];               // front-facing, usable, box not empty
   alignas(64) int64_t area[kSize];
-  alignas(64) int64_t w[3][kSize];  // edge value at the box's first centre, minus the bias
+  alignas(64) int64_t w[3][kSize];  // exact edge value at the box's first centre
+  alignas(64) int64_t step_x[3][kSize], step_y[3][kSize];  // its change per pixel step
   alignas(64) int32_t bias[3][kSize];  // 1 where the edge is not owned (top-left rule)
   // Boxes of at most 2 x 2 centres (most triangles of a dense mesh): bit dx + 2 dy set when
   // centre (min_px + dx, min_py + dy) is in the box and covered; -1 for larger boxes.
@@ -145,15 +145,14 @@ struct TriangleBlock {
 // Edge i runs from corner a_i to b_i: (2 -> 1), (0 -> 2), (1 -> 0) (math/raster.h).
 constexpr int kEdgeA[3] = {2, 0, 1}, kEdgeB[3] = {1, 2, 0};
 
-// Loads triangles f0 .. f0 + n - 1 into the block and sets them up. Snapped coordinates are
-// below 2^28 in magnitude, so differences fit in int32 and every product is an exact int64.
+// Loads triangles f0 .. f0 + n - 1 into the block and sets them up. Snapped coordinates
+// (kUnusable included) differ by less than 2^31, so differences fit in int32 and every product
+// is an exact int64.
 void SetupBlock(const SnappedVertices& sv, const int32_t* triangles, int64_t f0, int n,
                 int width, int height, TriangleBlock* tb) {
   const int32_t* xy = sv.xy.data();
-  const uint8_t* ok = sv.ok.data();
   for (int k = 0; k < n; ++k) {
     const int32_t* t = triangles + 3 * (f0 + k);
-    tb->ok[k] = ok[t[0]] & ok[t[1]] & ok[t[2]];
     for (int c = 0; c < 3; ++c) {
       tb->vertex[c][k] = t[c];
       tb->x[c][k] = xy[2 * t[c]];
@@ -178,7 +177,8 @@ void SetupBlock(const SnappedVertices& sv, const int32_t* triangles, int64_t f0,
     tb->max_px[k] = max_px;
     tb->min_py[k] = min_py;
     tb->max_py[k] = max_py;
-    tb->keep[k] = tb->ok[k] & (area > 0) & (min_px <= max_px) & (min_py <= max_py);
+    const bool usable = (x0 != kUnusable) & (x1 != kUnusable) & (x2 != kUnusable);
+    tb->keep[k] = usable & (area > 0) & (min_px <= max_px) & (min_py <= max_py);
     const int32_t sx = min_px * static_cast<int32_t>(math::kSubpixelScale);
     const int32_t sy = min_py * static_cast<int32_t>(math::kSubpixelScale);
     const int32_t px[3] = {x0, x1, x2}, py[3] = {y0, y1, y2};
@@ -190,12 +190,15 @@ void SetupBlock(const SnappedVertices& sv, const int32_t* triangles, int64_t f0,
       // Top-left rule: centres exactly on edge i belong to the triangle when it owns the edge;
       // the bias makes "covered" read w >= 0 for every edge.
       const int32_t bias = 1 - ((dy < 0) | ((dy == 0) & (dx > 0)));
-      const int64_t w = static_cast<int64_t>(dx) * (sy - ay) -
-                        static_cast<int64_t>(dy) * (sx - ax) - bias;
+      const int64_t exact = static_cast<int64_t>(dx) * (sy - ay) -
+                            static_cast<int64_t>(dy) * (sx - ax);
+      const int64_t w = exact - bias;
       const int64_t step_x = -static_cast<int64_t>(dy) * math::kSubpixelScale;
       const int64_t step_y = static_cast<int64_t>(dx) * math::kSubpixelScale;
       tb->bias[i][k] = bias;
-      tb->w[i][k] = w;
+      tb->w[i][k] = exact;
+      tb->step_x[i][k] = step_x;
+      tb->step_y[i][k] = step_y;
       c00 |= w;
       c10 |= w + step_x;
       c01 |= w + step_y;
@@ -215,13 +218,6 @@ void SetupBlock(const SnappedVertices& sv, const int32_t* triangles, int64_t f0,
 inline void RasterizeBlockTriangle(const TriangleBlock& tb, int k, int32_t f, const float* pixels,
                                    const float* depths, int width, bool perspective,
                                    Candidates* c, const ZBuffer& zb) {
-  int64_t step_x[3], step_y[3];
-  for (int i = 0; i < 3; ++i) {
-    step_x[i] = -static_cast<int64_t>(tb.y[kEdgeB[i]][k] - tb.y[kEdgeA[i]][k]) *
-                math::kSubpixelScale;
-    step_y[i] = static_cast<int64_t>(tb.x[kEdgeB[i]][k] - tb.x[kEdgeA[i]][k]) *
-                math::kSubpixelScale;
-  }
   float uv[6], z[3];
   for (int v = 0; v < 3; ++v) {
     const int32_t id = tb.vertex[v][k];
@@ -230,15 +226,15 @@ inline void RasterizeBlockTriangle(const TriangleBlock& tb, int k, int32_t f, co
     z[v] = depths[id];
   }
   const float area_f = static_cast<float>(tb.area[k]);
-  // w: biased edge values at centre (px, py).
+  // w: exact edge values at centre (px, py).
   const auto emit = [&](int px, int py, const int64_t w[3]) {
     if (c->n == Candidates::kCapacity) FlushCandidates(perspective, c, zb);
     const int j = c->n++;
     c->pixel[j] = static_cast<int64_t>(py) * width + px;
     c->triangle[j] = f;
     c->area[j] = area_f;
-    // The float of the exact (unbiased) edge value, as math::CoverageDepth converts it.
-    for (int i = 0; i < 3; ++i) c->w[i][j] = static_cast<float>(w[i] + tb.bias[i][k]);
+    // The float of the exact edge value, as math::CoverageDepth converts it.
+    for (int i = 0; i < 3; ++i) c->w[i][j] = static_cast<float>(w[i]);
     for (int v = 0; v < 3; ++v) c->z[v][j] = z[v];
     for (int v = 0; v < 6; ++v) c->uv[v][j] = uv[v];
     c->x[j] = static_cast<float>(px);
@@ -252,16 +248,28 @@ inline void RasterizeBlockTriangle(const TriangleBlock& tb, int k, int32_t f, co
       if (!(mask >> bit & 1)) continue;
       const int dx = bit & 1, dy = bit >> 1;
       int64_t w[3];
-      for (int i = 0; i < 3; ++i) w[i] = tb.w[i][k] + dx * step_x[i] + dy * step_y[i];
+      for (int i = 0; i < 3; ++i) {
+        w[i] = tb.w[i][k] + (dx ? tb.step_x[i][k] : 0) + (dy ? tb.step_y[i][k] : 0);
+      }
       emit(min_px + dx, min_py + dy, w);
     }
     return;
   }
-  int64_t w_row[3] = {tb.w[0][k], tb.w[1][k], tb.w[2][k]};
+  // Larger boxes: biased values (covered <=> all >= 0), stepped across the box.
+  int64_t w_row[3], step_x[3], step_y[3], bias[3];
+  for (int i = 0; i < 3; ++i) {
+    bias[i] = tb.bias[i][k];
+    w_row[i] = tb.w[i][k] - bias[i];
+    step_x[i] = tb.step_x[i][k];
+    step_y[i] = tb.step_y[i][k];
+  }
   for (int py = min_py; py <= max_py; ++py) {
     int64_t w[3] = {w_row[0], w_row[1], w_row[2]};
     for (int px = min_px; px <= max_px; ++px) {
-      if ((w[0] | w[1] | w[2]) >= 0) emit(px, py, w);
+      if ((w[0] | w[1] | w[2]) >= 0) {
+        const int64_t exact[3] = {w[0] + bias[0], w[1] + bias[1], w[2] + bias[2]};
+        emit(px, py, exact);
+      }
       for (int i = 0; i < 3; ++i) w[i] += step_x[i];
     }
     for (int i = 0; i < 3; ++i) w_row[i] += step_y[i];
