@@ -2,6 +2,7 @@
 // uv = Project(R(w) X(alpha, beta) + t), X = mean + A alpha + B beta).
 #include "landmark_costs.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <glog/logging.h>
@@ -36,17 +37,51 @@ Eigen::Vector3d GatheredVertices::Point(int slot, const double* identity_coeffs,
   return p;
 }
 
+void ToImageScale(const Eigen::Vector3d& translation, double focal_px, double reference_px,
+                  Eigen::Vector3d* view, double* kappa) {
+  const double s = focal_px / translation.z();
+  *view = Eigen::Vector3d(s * translation.x(), s * translation.y(), s);
+  *kappa = reference_px / focal_px;
+}
+
+void FromImageScale(const Eigen::Vector3d& view, double kappa, double reference_px,
+                    Eigen::Vector3d* translation, double* focal_px) {
+  const double s = view.z();
+  *focal_px = reference_px / kappa;
+  *translation = Eigen::Vector3d(view.x() / s, view.y() / s, *focal_px / s);
+}
+
 LandmarkReprojectionCost::LandmarkReprojectionCost(const GatheredVertices* vertices, int slot,
-                                                   bool perspective,
-                                                   const Eigen::Vector2d& target_px)
-    : vertices_(vertices), slot_(slot), perspective_(perspective), target_(target_px) {
+                                                   Projection projection,
+                                                   const Eigen::Vector2d& target_px,
+                                                   double reference_px)
+    : vertices_(vertices),
+      slot_(slot),
+      projection_(projection),
+      inv_reference_(1.0 / reference_px),
+      target_(target_px) {
   CHECK(vertices != nullptr);
+  CHECK_GT(reference_px, 0.0);
   set_slot(slot);
   set_num_residuals(2);
   std::vector<int32_t>* sizes = mutable_parameter_block_sizes();
   *sizes = {3, 3, 3};
   if (vertices->num_identity() > 0) sizes->push_back(vertices->num_identity());
   if (vertices->num_expression() > 0) sizes->push_back(vertices->num_expression());
+}
+
+LandmarkReprojectionCost::LandmarkReprojectionCost(const GatheredVertices* vertices, int slot,
+                                                   bool perspective,
+                                                   const Eigen::Vector2d& target_px)
+    : LandmarkReprojectionCost(vertices, slot,
+                               perspective ? Projection::kPinhole : Projection::kWeakPerspective,
+                               target_px) {}
+
+LandmarkReprojectionCost* LandmarkReprojectionCost::Create(const GatheredVertices* vertices,
+                                                           int slot, Projection projection,
+                                                           const Eigen::Vector2d& target_px,
+                                                           double reference_px) {
+  return new LandmarkReprojectionCost(vertices, slot, projection, target_px, reference_px);
 }
 
 LandmarkReprojectionCost* LandmarkReprojectionCost::Create(const GatheredVertices* vertices,
@@ -76,12 +111,39 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
   const Eigen::Vector3d point_model = vertices_->Point(slot_, alpha, beta);
   double R[9], dR[3][9];
   math::AxisAngleToRotationWithJacobian(rotation, R, dR);
-  double point_camera[3];
-  math::RigidTransform(R, translation, point_model.data(), point_camera);
-  if (perspective_ && !(point_camera[2] > kMinDepthMm)) return false;
-
-  double uv[2], duv_dpoint[6], duv_dcamera[6];
-  math::Project(perspective_, camera, point_camera, uv, duv_dpoint, duv_dcamera);
+  // D = d(uv) / d(point): of the camera-frame point (FaceParams' cameras) or of the rotated
+  // point R x (kPinholeImageScale); dview, dcamera: of blocks 1 and 2.
+  double uv[2], duv_dpoint[6], dview[6], dcamera[6];
+  if (projection_ == Projection::kPinholeImageScale) {
+    double X[3];
+    math::Rotate(R, point_model.data(), X);
+    const double px = translation[0], py = translation[1], s = translation[2];
+    const double kappa = camera[0] * inv_reference_;  // 1 / f
+    // Depth of the point: X_z + t_z with t_z = 1 / (kappa s); kappa s > 0 (in front).
+    const double ks = kappa * s;
+    if (!(ks > 0.0) || !(X[2] + 1.0 / ks > kMinDepthMm)) return false;
+    const double w = 1.0 + ks * X[2], inv_w = 1.0 / w;
+    const double a = (s * X[0] + px) * inv_w, b = (s * X[1] + py) * inv_w;  // uv - c
+    uv[0] = camera[1] + a;
+    uv[1] = camera[2] + b;
+    const double sw = s * inv_w;
+    duv_dpoint[0] = sw;  duv_dpoint[1] = 0.0; duv_dpoint[2] = -a * kappa * sw;
+    duv_dpoint[3] = 0.0; duv_dpoint[4] = sw;  duv_dpoint[5] = -b * kappa * sw;
+    // (p_x, p_y, s)
+    dview[0] = inv_w; dview[1] = 0.0;   dview[2] = (X[0] - a * kappa * X[2]) * inv_w;
+    dview[3] = 0.0;   dview[4] = inv_w; dview[5] = (X[1] - b * kappa * X[2]) * inv_w;
+    // (kappa = F / f, cx, cy)
+    const double sz = s * X[2] * inv_w * inv_reference_;
+    dcamera[0] = -a * sz; dcamera[1] = 1.0; dcamera[2] = 0.0;
+    dcamera[3] = -b * sz; dcamera[4] = 0.0; dcamera[5] = 1.0;
+  } else {
+    const bool perspective = projection_ == Projection::kPinhole;
+    double point_camera[3];
+    math::RigidTransform(R, translation, point_model.data(), point_camera);
+    if (perspective && !(point_camera[2] > kMinDepthMm)) return false;
+    math::Project(perspective, camera, point_camera, uv, duv_dpoint, dcamera);
+    std::copy(duv_dpoint, duv_dpoint + 6, dview);  // d(point_camera) / dt = I
+  }
   residuals[0] = uv[0] - target_[0];
   residuals[1] = uv[1] - target_[1];
   if (jacobians == nullptr) return true;
@@ -98,11 +160,11 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
   }
   if (jacobians[1] != nullptr) {
     Eigen::Map<Mat23> J(jacobians[1]);
-    J = D;
+    J = Eigen::Map<const Mat23>(dview);
   }
   if (jacobians[2] != nullptr) {
     Eigen::Map<Mat23> J(jacobians[2]);
-    J = Eigen::Map<const Mat23>(duv_dcamera);
+    J = Eigen::Map<const Mat23>(dcamera);
   }
   // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then one 2x3 * 3xK as a
   // coefficient-wise (lazy) product: Eigen's GEMM path would pack these tiny operands and

@@ -47,12 +47,41 @@ struct GatheredVertices {
 // step instead of following the projection through the singularity at z = 0.
 constexpr double kMinDepthMm = 1.0;
 
+// What blocks 1 and 2 of a landmark residual hold.
+//  kWeakPerspective: block 1 unused, block 2 = (scale px/mm, ox, oy px) (FaceParams').
+//  kPinhole: translation t (mm) | (focal f, cx, cy) px (FaceParams').
+//  kPinholeImageScale: the same pinhole camera and pose, parameterised so that the focal
+//    length changes only the perspective: block 1 = (p_x, p_y, s) with s = f / t_z (px per mm:
+//    the image scale at the depth of the model origin) and p = f t_xy / t_z (px: the origin's
+//    image offset from the principal point); block 2 = (kappa, cx, cy) with kappa = F / f, F a
+//    fixed reference focal length (the cost's; kappa ~ 1 keeps numerical differences and
+//    bounds well scaled). For the rotated point X = R x:
+//      uv = c + (s X_xy + p) / (1 + kappa s X_z / F),
+//    the weak-perspective camera at kappa = 0. With (t, f) the image scale f / t_z is the same
+//    along the ray (a t, a f): the fit crawls along that valley when the focal length is
+//    estimated; here the valley is the kappa axis, nearly linear in the residuals.
+enum class Projection { kWeakPerspective, kPinhole, kPinholeImageScale };
+
+// (translation mm, focal px) <-> kPinholeImageScale's (p_x, p_y, s) and kappa for the
+// reference focal length F (px); t_z > 0, f > 0.
+void ToImageScale(const Eigen::Vector3d& translation, double focal_px, double reference_px,
+                  Eigen::Vector3d* view, double* kappa);
+void FromImageScale(const Eigen::Vector3d& view, double kappa, double reference_px,
+                    Eigen::Vector3d* translation, double* focal_px);
+
 // r = uv(point of slot) - target, pixels. The slot can be changed between solves (jaw contour
-// re-assignment); the gathered table must outlive the cost.
+// re-assignment); the gathered table must outlive the cost. `perspective` picks kPinhole or
+// kWeakPerspective.
 class LandmarkReprojectionCost final : public ceres::CostFunction {
  public:
+  // reference_px: F of kPinholeImageScale (unused by the others).
+  LandmarkReprojectionCost(const GatheredVertices* vertices, int slot, Projection projection,
+                           const Eigen::Vector2d& target_px, double reference_px = 1.0);
   LandmarkReprojectionCost(const GatheredVertices* vertices, int slot, bool perspective,
                            const Eigen::Vector2d& target_px);
+  static LandmarkReprojectionCost* Create(const GatheredVertices* vertices, int slot,
+                                          Projection projection, const Eigen::Vector2d& target_px,
+                                          double reference_px = 1.0);
   static LandmarkReprojectionCost* Create(const GatheredVertices* vertices, int slot,
                                           bool perspective, const Eigen::Vector2d& target_px);
 
@@ -66,7 +95,8 @@ class LandmarkReprojectionCost final : public ceres::CostFunction {
  private:
   const GatheredVertices* vertices_;
   int slot_;
-  bool perspective_;
+  Projection projection_;
+  double inv_reference_;  // 1 / F
   Eigen::Vector2d target_;
 };
 

@@ -45,25 +45,33 @@ bool HasContourLines(const models::MorphableModel& model) {
   return ok;
 }
 
+// The pinhole state is kept in Projection::kPinholeImageScale's parameters (landmark_costs.h):
+// translation = (p_x, p_y, s), camera = (kappa, cx, cy) with the starting focal length `focal`
+// as the reference, so kappa = focal / f starts at 1 (and stays 1 while the focal is held:
+// then `focal` itself is returned).
 FaceParams ToFaceParams(const models::MorphableModel& model, const FitState& s,
-                        CameraType type, int width, int height) {
+                        CameraType type, int width, int height, double focal) {
   FaceParams p = FaceParams::Frontal(model.num_identity(), model.num_expression(),
                                      model.num_albedo(), width, height, 1.0, 1.0);
   p.model = model.name;
   p.identity = s.identity;
   p.expression = s.expression;
   p.rotation = s.rotation;
-  p.translation = s.translation;
   p.camera_type = type;
   p.camera = s.camera;
+  p.translation = s.translation;
+  if (type == CameraType::kPinhole) {
+    FromImageScale(s.translation, s.camera[0], focal, &p.translation, &p.camera[0]);
+    if (s.camera[0] == 1.0) p.camera[0] = focal;
+  }
   return p;
 }
 
 // Re-assigns the jaw costs to the silhouette for the current state; true if any changed.
 bool AssignContour(const models::MorphableModel& model, const SlotTable& table,
-                   const FitState& state, CameraType type, int width, int height,
+                   const FitState& state, CameraType type, int width, int height, double focal,
                    const std::vector<std::unique_ptr<LandmarkReprojectionCost>>& costs) {
-  const FaceParams params = ToFaceParams(model, state, type, width, height);
+  const FaceParams params = ToFaceParams(model, state, type, width, height, focal);
   // Every gathered point at once (two row-major matrix-vector products; per-point products
   // cost more than the solve of a small model).
   const GatheredVertices& g = table.vertices;
@@ -131,8 +139,9 @@ class StageSolver {
     problem_.translation_free = stage.pose && perspective;
     if (focal_free) {
       problem_.camera_free[0] = true;
-      problem_.camera_lower[0] = focal / options.focal_range;
-      problem_.camera_upper[0] = focal * options.focal_range;
+      // kappa = focal / f within [1 / range, range].
+      problem_.camera_lower[0] = 1.0 / options.focal_range;
+      problem_.camera_upper[0] = options.focal_range;
     } else if (!perspective && stage.pose) {
       problem_.camera_free[0] = problem_.camera_free[1] = problem_.camera_free[2] = true;
     }
@@ -459,13 +468,18 @@ StatusOr<FitResult> FitLandmarks(const LandmarkFitModel& fit_model,
   state.rotation = pose.rotation;
   state.translation = pose.translation;
   state.camera = pose.camera;
+  if (perspective) {
+    ToImageScale(pose.translation, focal, focal, &state.translation, &state.camera[0]);
+  }
+  const Projection projection =
+      perspective ? Projection::kPinholeImageScale : Projection::kWeakPerspective;
 
   std::vector<std::unique_ptr<LandmarkReprojectionCost>> costs;
   for (int k = 0; k < kNumLandmarks; ++k) {
-    costs.emplace_back(LandmarkReprojectionCost::Create(&table.vertices, k, perspective,
-                                                        landmarks_px.col(k)));
+    costs.emplace_back(LandmarkReprojectionCost::Create(&table.vertices, k, projection,
+                                                        landmarks_px.col(k), focal));
   }
-  if (contour) AssignContour(model, table, state, options.camera_type, width, height, costs);
+  if (contour) AssignContour(model, table, state, options.camera_type, width, height, focal, costs);
 
   FitResult result;
   FitSummary& summary = result.summary;
@@ -495,7 +509,8 @@ StatusOr<FitResult> FitLandmarks(const LandmarkFitModel& fit_model,
                           "); the parameters before it are returned";
         break;
       }
-      if (!contour || !AssignContour(model, table, state, options.camera_type, width, height, costs)) {
+      if (!contour ||
+          !AssignContour(model, table, state, options.camera_type, width, height, focal, costs)) {
         break;
       }
     }
@@ -527,7 +542,7 @@ StatusOr<FitResult> FitLandmarks(const LandmarkFitModel& fit_model,
   }
   summary.rms_error_px = std::sqrt(sum_sq / count);
   summary.landmark_nme = LandmarkNme(predicted, landmarks_px, weights);
-  result.params = ToFaceParams(model, state, options.camera_type, width, height);
+  result.params = ToFaceParams(model, state, options.camera_type, width, height, focal);
   result.params.landmarks_2d = predicted;
   if (!failed && !projected) {
     failed = true;

@@ -24,6 +24,8 @@ constexpr double kMinRadius = 1e-32;
 constexpr double kMinDiagonal = 1e-6;
 constexpr double kMaxDiagonal = 1e32;
 constexpr double kMinRelativeDecrease = 1e-3;
+// Solves per step while the step carries variables out of their bounds (see the loop).
+constexpr int kBoundRounds = 8;
 
 // Column offsets of the free parameters (-1: held).
 struct Layout {
@@ -245,33 +247,64 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   }
 
   Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(layout.n);
+  Eigen::VectorXd fixed_step(layout.n);
+  std::vector<char> fixed(layout.n);
   Eigen::VectorXd rhs(layout.n), step(layout.n), x_new(layout.n);
   double radius = kInitialRadius, decrease_factor = 2.0;
+  bool rejected = false, bounded = false, retried = false;
   auto reject = [&]() {
+    rejected = true;
     radius /= decrease_factor;
     decrease_factor *= 2.0;
   };
   while (out.iterations < options.max_iterations) {
     ++out.iterations;
-    // (JᵀWJ + D / radius) step = -g, D = clamped diag(JᵀWJ); variables at a bound with the
-    // gradient pushing outward are held (row and column of the identity, right side 0).
-    damped = a;
-    damped.diagonal() += a.diagonal().cwiseMax(kMinDiagonal).cwiseMin(kMaxDiagonal) / radius;
-    rhs = -g;
+    // (JᵀWJ + D / radius) step = -g, D = clamped diag(JᵀWJ). Bounds: variables at a bound with
+    // the gradient pushing outward are held (step 0); then, while the solution carries free
+    // variables out of the box, those are fixed at the bound they cross (step = bound - x)
+    // and the rest re-solved (at most kBoundRounds solves; what still leaves is clipped).
+    // Clipping the unconstrained step instead discards the other variables' compensation:
+    // with correlated blendshapes its model decrease was often negative (measured on ICT
+    // fits: steps rejected in cycles, 100 iterations without convergence).
+    fixed_step.setZero(layout.n);
+    std::fill(fixed.begin(), fixed.end(), 0);
     for (int i = 0; i < layout.n; ++i) {
-      const bool held = (x[i] <= lower[i] && g[i] > 0.0) || (x[i] >= upper[i] && g[i] < 0.0);
-      if (!held) continue;
-      damped.row(i).setZero();
-      damped.col(i).setZero();
-      damped(i, i) = 1.0;
-      rhs[i] = 0.0;
+      fixed[i] = (x[i] <= lower[i] && g[i] > 0.0) || (x[i] >= upper[i] && g[i] < 0.0);
     }
-    llt.compute(damped);
-    if (llt.info() != Eigen::Success) {
+    bool factored = true;
+    for (int round = 0; round < kBoundRounds; ++round) {
+      damped = a;
+      damped.diagonal() += a.diagonal().cwiseMax(kMinDiagonal).cwiseMin(kMaxDiagonal) / radius;
+      rhs = -g;
+      if (round > 0) rhs.noalias() -= a.selfadjointView<Eigen::Lower>() * fixed_step;
+      for (int i = 0; i < layout.n; ++i) {
+        if (!fixed[i]) continue;
+        damped.row(i).setZero();
+        damped.col(i).setZero();
+        damped(i, i) = 1.0;
+        rhs[i] = fixed_step[i];
+      }
+      llt.compute(damped);
+      if (llt.info() != Eigen::Success) {
+        factored = false;
+        break;
+      }
+      x_new = x + llt.solve(rhs);
+      bool crossed = false;
+      for (int i = 0; i < layout.n; ++i) {
+        if (fixed[i] || (x_new[i] >= lower[i] && x_new[i] <= upper[i])) continue;
+        fixed[i] = 1;
+        fixed_step[i] = (x_new[i] < lower[i] ? lower[i] : upper[i]) - x[i];
+        crossed = true;
+        bounded = true;
+      }
+      if (!crossed) break;
+    }
+    if (!factored) {
       reject();
       continue;
     }
-    x_new = (x + llt.solve(rhs)).cwiseMax(lower).cwiseMin(upper);
+    x_new = x_new.cwiseMax(lower).cwiseMin(upper);
     step = x_new - x;
     if (step.norm() <= (x.norm() + options.parameter_tolerance) * options.parameter_tolerance) {
       converge("Parameter tolerance reached. |step| " + Fmt(step.norm()));
@@ -287,28 +320,43 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
             << model_decrease << "), |step| " << step.norm() << ", radius " << radius;
     if (valid && std::abs(cost - new_cost) <= options.function_tolerance * cost) {
       const double relative = std::abs(cost - new_cost) / cost;
-      if (new_cost < cost) {
-        x = x_new;
-        *state = candidate;
-        cost = new_cost;
+      // After rejected steps the radius recovers by at most 3x per step, and the damped steps
+      // that follow shorten while the gradient is still far from 0; after steps that moved
+      // variables onto bounds the last step may be the first on the final active set. In both
+      // cases a small decrease says little (measured on blendshape fits: a projected gradient
+      // of 0.17 or 0.015 at the test, 10x less one step later). Once per such solve, take the
+      // point and one more step from it, with at least the initial radius, before trusting it.
+      if ((rejected || bounded) && !retried) {
+        retried = true;
+        radius = std::max(radius, kInitialRadius);
+        decrease_factor = 2.0;
+        if (!(new_cost < cost)) continue;
+      } else {
+        if (new_cost < cost) {
+          x = x_new;
+          *state = candidate;
+          cost = new_cost;
+        }
+        converge("Function tolerance reached. |cost_change|/cost " + Fmt(relative) + " <= " +
+                 Fmt(options.function_tolerance));
+        break;
       }
-      converge("Function tolerance reached. |cost_change|/cost " + Fmt(relative) + " <= " +
-               Fmt(options.function_tolerance));
-      break;
-    }
-    if (!valid || !(model_decrease > 0.0) ||
-        (cost - new_cost) / model_decrease <= kMinRelativeDecrease) {
+    } else if (!valid || !(model_decrease > 0.0) ||
+               (cost - new_cost) / model_decrease <= kMinRelativeDecrease) {
       reject();
       if (radius < kMinRadius) {
         converge("Minimum trust region radius reached");
         break;
       }
       continue;
+    } else {
+      // Accepted: Nielsen's radius update.
+      const double quality = (cost - new_cost) / model_decrease;
+      radius = std::min(kMaxRadius,
+                        radius / std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * quality - 1.0, 3)));
+      decrease_factor = 2.0;
     }
-    // Accepted: Nielsen's radius update, then the normal equations at the new point.
-    const double quality = (cost - new_cost) / model_decrease;
-    radius = std::min(kMaxRadius, radius / std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * quality - 1.0, 3)));
-    decrease_factor = 2.0;
+    // The normal equations at the new point.
     x = x_new;
     *state = candidate;
     if (!NormalEquations(problem, layout, *state, &rows, &cost, &g, &a)) {

@@ -9,8 +9,10 @@
 // follows Ceres' Levenberg-Marquardt rule (Nielsen's update, Madsen, Nielsen & Tingleff 2004,
 // "Methods for non-linear least squares problems", eq. 2.21) and a step is accepted on the
 // true energy. Bounds (blendshape expressions in [0, 1], the focal length range): variables at
-// a bound whose gradient points outward are held for the step (active set), the step is then
-// projected onto the box. Convergence tests with Ceres' meanings (FitOptions).
+// a bound whose gradient points outward are held for the step (active set); variables the
+// step would carry out of the box are fixed at the bound they cross and the rest re-solved
+// (a few solves per step at most). Convergence tests with Ceres' meanings (FitOptions); after
+// rejected or bound-fixing steps a function-tolerance stop is confirmed by one more step.
 #ifndef MORPHFIT_FITTERS_LANDMARK_GAUSS_NEWTON_H_
 #define MORPHFIT_FITTERS_LANDMARK_GAUSS_NEWTON_H_
 

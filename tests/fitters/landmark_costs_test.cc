@@ -51,7 +51,7 @@ void ExpectProbePasses(const ceres::CostFunction& cost,
   ceres::GradientChecker checker(&cost, manifolds, numeric);
   auto* results = new ceres::GradientChecker::ProbeResults;
   checker.Probe(params, kJacobianPrecision, results);
-  ASSERT_TRUE(results->return_value) << "the cost failed to evaluate";
+  ASSERT_TRUE(results->return_value) << "the cost failed to evaluate: " << results->error_log;
   ASSERT_EQ(results->local_jacobians.size(), cost.parameter_block_sizes().size());
   for (size_t i = 0; i < results->local_jacobians.size(); ++i) {
     // Read through unaligned maps: the storage is libceres' (16-byte aligned).
@@ -152,6 +152,83 @@ TEST(ReprojectionCost, ModelWithoutExpressionBlock) {
            Eigen::Vector3d(900.0, 320.0, 240.0), Eigen::VectorXd::LinSpaced(5, -1.0, 1.5),
            Eigen::VectorXd()};
   ExpectJacobiansMatch(*cost, b);
+}
+
+// Projection::kPinholeImageScale: the blocks of a pinhole FaceParams converted by ToImageScale
+// with the reference focal length kReference (kappa = kReference / f, 0.6-1.6 here: the
+// checker's Ridders differences try steps up to 0.32 first, which must keep kappa > 0).
+constexpr double kReference = 2000.0;
+Blocks ImageScaleBlocksOf(const FaceParams& p) {
+  Blocks b = BlocksOf(p);
+  ToImageScale(p.translation, p.camera[0], kReference, &b.translation, &b.camera[0]);
+  return b;
+}
+
+// The image-scale parameterisation: the same residual as the pinhole camera it converts from
+// (and back: FromImageScale), analytic Jacobians against central differences (poses of
+// random faces, rotations near 0 and pi, focal-only tangent space as in the fit), and a point
+// behind the camera (or a non-positive scale) is invalid.
+TEST(ReprojectionCost, ImageScaleMatchesPinholeAndCentralDifferences) {
+  const auto& m = Sample();
+  const GatheredVertices g = GatheredVertices::Make(m, m.landmarks);
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    FaceParams p = testing::RandomFace(seed, 40.0, CameraType::kPinhole);
+    p.translation += Eigen::Vector3d(40.0, -25.0, 0.0);  // off the optical axis
+    if (seed == 3) p.camera[0] *= 2.5;
+    const Blocks pinhole = BlocksOf(p), scaled = ImageScaleBlocksOf(p);
+    Eigen::Vector3d t;
+    double f = 0.0;
+    FromImageScale(scaled.translation, scaled.camera[0], kReference, &t, &f);
+    EXPECT_LT((t - p.translation).norm(), 1e-9 * p.translation.norm());
+    EXPECT_NEAR(f, p.camera[0], 1e-9 * p.camera[0]);
+    EXPECT_NEAR(scaled.translation.z(), p.camera[0] / p.translation.z(), 1e-12);
+    for (int slot : {0, 8, 30, 36, 62}) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " landmark " + std::to_string(slot));
+      const Eigen::Vector2d target(300.0, 200.0);
+      std::unique_ptr<LandmarkReprojectionCost> a(
+          LandmarkReprojectionCost::Create(&g, slot, Projection::kPinhole, target));
+      std::unique_ptr<LandmarkReprojectionCost> b(
+          LandmarkReprojectionCost::Create(&g, slot, Projection::kPinholeImageScale, target,
+                                           kReference));
+      double ra[2], rb[2];
+      ASSERT_TRUE(a->Evaluate(pinhole.Pointers().data(), ra, nullptr));
+      ASSERT_TRUE(b->Evaluate(scaled.Pointers().data(), rb, nullptr));
+      EXPECT_NEAR(ra[0], rb[0], 1e-9);
+      EXPECT_NEAR(ra[1], rb[1], 1e-9);
+      ExpectJacobiansMatch(*b, scaled);
+    }
+  }
+  std::unique_ptr<LandmarkReprojectionCost> cost(LandmarkReprojectionCost::Create(
+      &g, 30, Projection::kPinholeImageScale, Eigen::Vector2d(320.0, 240.0), kReference));
+  FaceParams p = testing::RandomFace(4, 0.0, CameraType::kPinhole);
+  for (const Eigen::Vector3d& w : {Eigen::Vector3d(1e-3, -2e-3, 5e-4),
+                                   Eigen::Vector3d(M_PI - 1e-3, 2e-3, -1e-3)}) {
+    p.rotation = w;
+    ExpectJacobiansMatch(*cost, ImageScaleBlocksOf(p));
+  }
+  // kappa alone free (the principal point held), as in the fit when the focal is estimated.
+  ceres::SubsetManifold kappa_only(3, {1, 2});
+  const std::vector<const ceres::Manifold*> manifolds = {nullptr, nullptr, &kappa_only, nullptr,
+                                                         nullptr};
+  const Blocks b = ImageScaleBlocksOf(testing::RandomFace(7, 40.0, CameraType::kPinhole));
+  ExpectProbePasses(*cost, &manifolds, b.Pointers().data());
+  double r[2];
+  Blocks behind = b;
+  behind.translation.z() = -b.translation.z();  // s < 0: t_z < 0
+  EXPECT_FALSE(cost->Evaluate(behind.Pointers().data(), r, nullptr));
+  // The same image scale with f = 0.5 s: the model origin 0.5 mm from the camera, so the
+  // points in front of it (about half the landmarks) are behind the camera.
+  behind = b;
+  behind.camera[0] = kReference / (0.5 * b.translation.z());
+  int invalid = 0;
+  for (int k = 0; k < 68; ++k) {
+    std::unique_ptr<LandmarkReprojectionCost> c(LandmarkReprojectionCost::Create(
+        &g, k, Projection::kPinholeImageScale, Eigen::Vector2d(0.0, 0.0), kReference));
+    invalid += !c->Evaluate(behind.Pointers().data(), r, nullptr);
+    EXPECT_TRUE(c->Evaluate(b.Pointers().data(), r, nullptr));
+  }
+  EXPECT_GT(invalid, 5);
+  EXPECT_LT(invalid, 68);
 }
 
 TEST(CoefficientPriorCost, ResidualAndJacobian) {
