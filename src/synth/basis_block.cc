@@ -14,25 +14,25 @@ namespace morphfit::synth::internal {
 namespace {
 
 #if defined(__AVX2__) && defined(__FMA__)
-// Rows are processed in panels of kPanel: each basis' panel is first copied into a contiguous
-// buffer (k-major), so that the kernel below reads it from L1 for every group of samples
-// instead of striding through the 98 basis columns (one page per column) once per group.
+// Rows are processed in panels of kPanel: for groups of samples each basis' panel is first
+// copied into a contiguous buffer (k-major), so that the kernel below reads it from L1 for
+// every group instead of striding through the basis columns (a page apart) once per group.
 constexpr int64_t kPanel = 64;
 constexpr int kGroup = 4;  // samples sharing each basis load
 
 // out rows [row, row + 8 V) of samples [j0, j0 + G) += the panel's product (rows relative to
-// the panel, k-major with kPanel floats per column). Per lane: an FMA chain over k from zero,
+// the panel, k-major with panel_stride floats per column). Per lane: an FMA chain over k from zero,
 // then one add to the running value: the scalar sequence of OneValue. V x G independent chains
 // hide the FMA latency (4 x 2 for groups of samples, 8 x 1 for a lone sample).
 template <int V, int G>
-void Kernel(const float* panel, const float* coeffs, int64_t k_count, int64_t row, int64_t j0,
-            float* out, int64_t ld) {
+void Kernel(const float* panel, int64_t panel_stride, const float* coeffs, int64_t k_count,
+            int64_t row, int64_t j0, float* out, int64_t ld) {
   __m256 acc[G][V];
   for (int g = 0; g < G; ++g) {
     for (int v = 0; v < V; ++v) acc[g][v] = _mm256_setzero_ps();
   }
   const float* b = panel + row;
-  for (int64_t k = 0; k < k_count; ++k, b += kPanel) {
+  for (int64_t k = 0; k < k_count; ++k, b += panel_stride) {
     __m256 bk[V];
     for (int v = 0; v < V; ++v) bk[v] = _mm256_loadu_ps(b + 8 * v);
     for (int g = 0; g < G; ++g) {
@@ -59,20 +59,26 @@ void Panel(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms, int
   for (const BasisTerm& t : terms) {
     const int64_t k_count = t.coeffs->rows();
     if (k_count == 0) continue;
-    panel.resize(static_cast<size_t>(k_count * kPanel));
-    for (int64_t k = 0; k < k_count; ++k) {
-      const float* column = t.basis->data() + k * t.basis->rows() + r0;
-      std::copy(column, column + kPanel, panel.data() + k * kPanel);
+    // A lone sample reads the basis in place (a copy would cost as much as the product).
+    const float* b = t.basis->data() + r0;
+    int64_t stride = t.basis->rows();
+    if (samples >= kGroup) {
+      panel.resize(static_cast<size_t>(k_count * kPanel));
+      for (int64_t k = 0; k < k_count; ++k) {
+        std::copy(b + k * stride, b + k * stride + kPanel, panel.data() + k * kPanel);
+      }
+      b = panel.data();
+      stride = kPanel;
     }
     const float* coeffs = t.coeffs->data();
     float* o = out->data() + r0;
     int64_t j = 0;
     for (; j + kGroup <= samples; j += kGroup) {
       for (int64_t row = 0; row < kPanel; row += 16) {
-        Kernel<2, kGroup>(panel.data(), coeffs, k_count, row, j, o, ld);
+        Kernel<2, kGroup>(b, stride, coeffs, k_count, row, j, o, ld);
       }
     }
-    for (; j < samples; ++j) Kernel<kPanel / 8, 1>(panel.data(), coeffs, k_count, 0, j, o, ld);
+    for (; j < samples; ++j) Kernel<kPanel / 8, 1>(b, stride, coeffs, k_count, 0, j, o, ld);
   }
 }
 #endif

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include <Eigen/Core>
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -83,6 +86,18 @@ void ProjectLandmarks(const FaceParams& params, const float* points, int count,
 }  // namespace
 
 uint16_t FloatToHalf(float value) { return Eigen::numext::bit_cast<uint16_t>(Eigen::half(value)); }
+
+void FloatsToHalves(const float* values, size_t count, uint16_t* bits) {
+  size_t i = 0;
+#if defined(__F16C__)
+  // F16C's conversion rounds to nearest even, as FloatToHalf does.
+  for (; i + 8 <= count; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(values + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bits + i), h);
+  }
+#endif
+  for (; i < count; ++i) bits[i] = FloatToHalf(values[i]);
+}
 
 float HalfToFloat(uint16_t bits) {
   return static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(bits));
@@ -394,9 +409,16 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   s.albedo.resize(3 * n);
   s.shading.resize(3 * n);
   if (has_specular) s.specular.resize(n);
+  // Whole maps first (loops that vectorise), then the face-dependent ones per pixel, where
+  // every map is also set to 0 off the face.
+  for (size_t i = 0; i < 3 * n; ++i) s.albedo[i] = ToByte(r.albedo[i]);
+  FloatsToHalves(r.shading.data(), 3 * n, s.shading.data());
+  if (has_specular) {
+    for (size_t i = 0; i < n; ++i) s.specular[i] = ToByte(r.specular[i]);
+  }
   const float z0 = static_cast<float>(spec.params.translation.z());
   for (size_t i = 0; i < n; ++i) {
-    if (!r.mask[i]) {  // 0 off the face in every map
+    if (!r.mask[i]) {
       s.depth[i] = 0;
       for (int c = 0; c < 3; ++c) {
         s.normals[3 * i + c] = s.albedo[3 * i + c] = 0;
@@ -406,12 +428,7 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
       continue;
     }
     s.depth[i] = FloatToHalf(r.visibility.depth[i] - z0);
-    for (int c = 0; c < 3; ++c) {
-      s.normals[3 * i + c] = ToByte(0.5f * (r.normals[3 * i + c] + 1.0f));
-      s.albedo[3 * i + c] = ToByte(r.albedo[3 * i + c]);
-      s.shading[3 * i + c] = FloatToHalf(r.shading[3 * i + c]);
-    }
-    if (has_specular) s.specular[i] = ToByte(r.specular[i]);
+    for (int c = 0; c < 3; ++c) s.normals[3 * i + c] = ToByte(0.5f * (r.normals[3 * i + c] + 1.0f));
   }
 
   // Landmarks: 3D style (fixed vertices) and 2D style (silhouette jaw).

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -347,6 +348,19 @@ TEST_F(SynthTest, HalfFloatRoundTrip) {
   }
   EXPECT_EQ(FloatToHalf(1.0f), 0x3C00);
   EXPECT_TRUE(std::isinf(HalfToFloat(FloatToHalf(1e6f))));
+  // The bulk conversion gives FloatToHalf's bits: ties, subnormals, overflow, both signs, and a
+  // count that is not a multiple of the vector width.
+  std::vector<float> values = {0.0f, -0.0f, 1.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f,
+                               6e-8f, 3e-8f, 1e-5f, 65519.0f, 65520.0f, 1e6f, -1e6f,
+                               std::numeric_limits<float>::infinity()};
+  for (int i = 0; i < 1000; ++i) {
+    values.push_back(std::ldexp(1.0f + i / 1000.0f, i % 40 - 26) * (i % 2 ? -1.0f : 1.0f));
+  }
+  std::vector<uint16_t> bulk(values.size());
+  FloatsToHalves(values.data(), values.size(), bulk.data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(bulk[i], FloatToHalf(values[i])) << values[i];
+  }
 }
 
 // The command line end to end with a FaceParams table (`--from_fits`), as written by the fitters.

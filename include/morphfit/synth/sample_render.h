@@ -153,6 +153,9 @@ bool HasContourLines(const models::MorphableModel& model);
 // float16 <-> float (IEEE binary16, round to nearest even).
 uint16_t FloatToHalf(float value);
 float HalfToFloat(uint16_t bits);
+// FloatToHalf of `count` values (vectorised where the CPU converts; the same bits for every
+// non-NaN value).
+void FloatsToHalves(const float* values, size_t count, uint16_t* bits);
 
 // A contact sheet for people: one row per sample with every channel (image, mask, depth,
 // normals, albedo, shading, specular when present, and the image with the 2D-style landmarks
