@@ -96,7 +96,7 @@ void ShadeVisibility(const math::ShadeInputs<float>& in, const VisibilityBuffer&
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   const int width = vis.width;
   p->ParallelForChunks(0, vis.height, kRowChunk, [&](int64_t y0, int64_t y1, int64_t) {
-    auto batch = std::make_unique<ShadeBatch>();
+    std::unique_ptr<ShadeBatch> batch(new ShadeBatch);  // default-initialised: not cleared
     ShadeBatch* b = batch.get();
     for (int64_t i = y0 * width; i < y1 * width; ++i) {
       const int32_t f = vis.triangle[i];

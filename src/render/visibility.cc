@@ -280,8 +280,8 @@ inline void RasterizeBlockTriangle(const TriangleBlock& tb, int k, int32_t f, co
 void RasterizeRange(const SnappedVertices& sv, const float* pixels, const float* depths,
                     const int32_t* triangles, int64_t begin, int64_t end, int width, int height,
                     bool perspective, const ZBuffer& zb) {
-  auto tb = std::make_unique<TriangleBlock>();
-  auto c = std::make_unique<Candidates>();
+  std::unique_ptr<TriangleBlock> tb(new TriangleBlock);  // default-initialised: not cleared
+  std::unique_ptr<Candidates> c(new Candidates);
   for (int64_t f0 = begin; f0 < end; f0 += TriangleBlock::kSize) {
     const int n = static_cast<int>(std::min<int64_t>(TriangleBlock::kSize, end - f0));
     SetupBlock(sv, triangles, f0, n, width, height, tb.get());
