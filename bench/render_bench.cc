@@ -18,6 +18,11 @@
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MORPHFIT_BENCH_X86 1
+#endif
+
 #include "morphfit/core/face_params.h"
 #include "morphfit/core/thread_pool.h"
 #include "morphfit/math/render_pixel.h"
@@ -246,6 +251,56 @@ BENCHMARK(BM_PanelRankUpdate66kx257_OneThread)
     ->Args({static_cast<int>(render::internal::BestPanelKernel()), 256})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+#ifdef MORPHFIT_BENCH_X86
+// The core's FP32 fused multiply-add peak, the yardstick for the rank-update kernels above:
+// kChains independent accumulators (enough to hide the FMA latency on two ports), no memory
+// traffic. 2 x lanes FLOPs per FMA.
+constexpr int kChains = 12;
+
+float FmaPeakAvx2(int64_t n) {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+  for (int64_t k = 0; k < n; ++k) {
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+  }
+  __m256 sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = _mm256_add_ps(sum, acc[i]);
+  return _mm256_cvtss_f32(sum);
+}
+
+__attribute__((target("avx512f"))) float FmaPeakAvx512(int64_t n) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+  for (int64_t k = 0; k < n; ++k) {
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+  }
+  __m512 sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+// Arg: vector width in bits (256 = AVX2, 512 = AVX-512 where the CPU has it).
+void BM_FmaPeak_OneThread(benchmark::State& state) {
+  const int bits = static_cast<int>(state.range(0));
+  if (bits == 512 && !__builtin_cpu_supports("avx512f")) {
+    state.SkipWithError("this CPU has no AVX-512");
+    return;
+  }
+  constexpr int64_t kIterations = int64_t{1} << 20;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(bits == 512 ? FmaPeakAvx512(kIterations)
+                                         : FmaPeakAvx2(kIterations));
+  }
+  const double flops = 2.0 * (bits / 32) * kChains * static_cast<double>(kIterations);
+  state.counters["flops"] = flops;
+  state.counters["GFLOP_per_s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_FmaPeak_OneThread)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
+#endif
 
 }  // namespace
 }  // namespace morphfit
