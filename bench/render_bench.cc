@@ -1,12 +1,14 @@
 // The fitting renderer on a BFM-front-size random model (35,709 vertices, ~70k triangles; the
 // random model is a curved grid sheet, framed to fill a 224 x 224 image):
-//  - visibility + shading of all channels from given per-vertex geometry, one thread;
+//  - visibility + shading of all channels from given per-vertex geometry, one thread
+//    (render::RasterizeVisibility + render::ShadeVisibility), and the visibility alone;
 //  - the same including the basis product, transform, normals and projection (render::Render),
 //    one thread;
 //  - one fused JᵀJ / Jᵀr for P = 80 + 64 + 80 + 27 + 9 = 260 parameters over the image, two
 //    threads (render::AccumulatePhotometric: geometry, vertex Jacobians, pixel rows, rank updates);
 //  - the baseline the issue names: an Eigen SYRK (rankUpdate) of a 66,000 x 257 float matrix on
-//    one thread, ~P² FLOPs per row.
+//    one thread, ~P² FLOPs per row, the fused path's own rank-update kernels on the same rows,
+//    and a plain FP32 FMA loop (the core's peak) to rate them against.
 // Run (figures in bench/RESULTS.md):
 //   build/<preset>/bench/bench_render --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <algorithm>

@@ -14,6 +14,10 @@ namespace morphfit::render {
 namespace {
 
 constexpr int64_t kVertexChunk = 4096;
+// The basis product streams the whole float basis once per call (35,709 vertices x 3 x 224
+// modes x 4 B = 96 MB for the BFM-size benchmark model): on one core it is bound by the core's
+// read bandwidth (4.4-4.8 GB/s measured here, i.e. ~20 ms), not by its 48 MFLOP; see
+// bench/RESULTS.md. Threads split it by rows.
 // Basis rows per block of the threaded basis product: a multiple of 64, the row group of
 // Eigen's column-major GEMV kernel (8 packets of 8 floats), so that every row goes through the
 // same kernel path, with the same summation order, as in one whole-matrix product.

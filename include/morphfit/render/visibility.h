@@ -27,7 +27,8 @@ struct VisibilityBuffer {
 //  pixels: 2N (u, v) px; depths: N camera z (mm); triangles: 3T vertex ids (CCW outward).
 // Triangles with a vertex at depth <= z_near_mm (pinhole only), back-facing, degenerate or
 // outside the guard band are skipped. Ties in depth go to the lower triangle id, so the buffer
-// does not depend on the thread count. Work is split into bands of rows on `pool` (may be null).
+// does not depend on the thread count. Each thread of `pool` (may be null) rasterizes a range of
+// triangles into its own buffer; the buffers are merged by (depth, triangle id).
 void RasterizeVisibility(const float* pixels, const float* depths, int num_vertices,
                          const int32_t* triangles, int num_triangles, int width, int height,
                          bool perspective, float z_near_mm, ThreadPool* pool,
