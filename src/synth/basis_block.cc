@@ -83,7 +83,8 @@ void Panel(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms, int
 }
 #endif
 
-// One row, one sample: the reference sequence (std::fma rounds once, as the vector FMA).
+// One row, one sample: the reference sequence (std::fma rounds once, as the vector FMA; builds
+// without FMA round the product and the sum, as Eigen does there).
 void OneValue(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms, int64_t r,
               int64_t j, Eigen::MatrixXf* out) {
   float value = mean[r];
@@ -92,7 +93,13 @@ void OneValue(const Eigen::VectorXf& mean, const std::vector<BasisTerm>& terms, 
     if (k_count == 0) continue;
     const float* c = t.coeffs->data() + j * k_count;
     float acc = 0.0f;
-    for (int64_t k = 0; k < k_count; ++k) acc = std::fma((*t.basis)(r, k), c[k], acc);
+    for (int64_t k = 0; k < k_count; ++k) {
+#if defined(__FMA__)
+      acc = std::fma((*t.basis)(r, k), c[k], acc);
+#else
+      acc = acc + (*t.basis)(r, k) * c[k];  // as Eigen's GEMV without FMA (two roundings)
+#endif
+    }
     value = value + acc;
   }
   (*out)(r, j) = value;

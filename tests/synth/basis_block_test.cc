@@ -68,11 +68,15 @@ TEST(BasisBlockTest, EqualsTheModelsPerSampleProduct) {
     Eigen::VectorXf shape, albedo;
     m.EvaluateShape(params[j].identity.cast<float>(), params[j].expression.cast<float>(), &shape);
     m.EvaluateAlbedo(params[j].albedo.cast<float>(), &albedo);
-    // The same float operations in the same order (an FMA chain per basis block added to the
-    // mean), so equal bit for bit; the tolerance only bounds the report if a compiler differs.
-    EXPECT_EQ((shape - block.shape.col(j)).cwiseAbs().maxCoeff(), 0.0f) << "sample " << j;
-    EXPECT_EQ((albedo - block.albedo.col(j)).cwiseAbs().maxCoeff(), 0.0f) << "sample " << j;
-    EXPECT_LT((shape - block.shape.col(j)).cwiseAbs().maxCoeff(), 1e-4f);
+    // With FMA (the Release flags) the same float operations in the same order (an FMA chain
+    // per basis block added to the mean), so equal bit for bit; other builds: float rounding.
+#if defined(__FMA__)
+    const float tolerance = 0.0f;
+#else
+    const float tolerance = 1e-3f;
+#endif
+    EXPECT_LE((shape - block.shape.col(j)).cwiseAbs().maxCoeff(), tolerance) << "sample " << j;
+    EXPECT_LE((albedo - block.albedo.col(j)).cwiseAbs().maxCoeff(), tolerance) << "sample " << j;
   }
 }
 
