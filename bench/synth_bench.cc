@@ -108,7 +108,11 @@ void BM_SynthGeometryBlock(benchmark::State& state) {
   }
   state.SetItemsProcessed(count * static_cast<int64_t>(state.iterations()));  // samples / CPU s
 }
-BENCHMARK(BM_SynthGeometryBlock)->Arg(1)->Arg(32)->ArgName("samples")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SynthGeometryBlock)
+    ->Arg(1)
+    ->Arg(32)
+    ->ArgName("samples")
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Render(benchmark::State& state) {
   int64_t i = 0;

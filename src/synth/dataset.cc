@@ -490,7 +490,8 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
     auto write_sample = [&](size_t k) -> Status {
       PendingSample& s = pending[k];
       if (!s.status.ok()) {
-        return Status(s.status.code(), "sample " + std::to_string(b0 + k) + ": " + s.status.message());
+        return Status(s.status.code(),
+                      "sample " + std::to_string(b0 + k) + ": " + s.status.message());
       }
       const auto w0 = Clock::now();
       const hsize_t row = static_cast<hsize_t>(b0 + static_cast<int64_t>(k) - begin);
@@ -538,7 +539,9 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
       writing = false;
     });
     if (!write_status.ok()) return write_status;
-    if (next != m) return InternalError("synth: " + std::to_string(m - next) + " samples not written");
+    if (next != m) {
+      return InternalError("synth: " + std::to_string(m - next) + " samples not written");
+    }
     for (const PendingSample& s : pending) {
       t.render_seconds += s.render_seconds;
       t.compress_seconds += s.compress_seconds;
