@@ -153,7 +153,11 @@ class StageSolver {
     if (ceres_) BuildCeresProblem(costs, weights, state);
   }
 
-  LandmarkSolveSummary Solve(FitState* state) {
+  // An intermediate solve (loose tolerance) ends where Ceres ends, without the step that met
+  // the tolerance, so that both solvers hand the next solve the same point.
+  LandmarkSolveSummary Solve(FitState* state, double function_tolerance, bool intermediate) {
+    solve_options_.function_tolerance = function_tolerance;
+    solve_options_.take_last_step = !intermediate;
     if (!ceres_) return SolveLandmarkLevenbergMarquardt(problem_, solve_options_, state);
     ceres::Solver::Options solver_options;
     solver_options.minimizer_type = ceres::TRUST_REGION;
@@ -161,7 +165,7 @@ class StageSolver {
     solver_options.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;
     solver_options.num_threads = 1;
     solver_options.max_num_iterations = stage_.max_iterations;
-    solver_options.function_tolerance = options_.function_tolerance;
+    solver_options.function_tolerance = function_tolerance;
     solver_options.gradient_tolerance = options_.gradient_tolerance;
     solver_options.parameter_tolerance = options_.parameter_tolerance;
     solver_options.logging_type = ceres::SILENT;
@@ -325,7 +329,8 @@ Status FitOptions::Validate() const {
     return InvalidArgumentError("fit options: focal_range must be >= 1");
   }
   if (max_contour_rounds <= 0) return InvalidArgumentError("fit options: max_contour_rounds must be > 0");
-  if (!(function_tolerance > 0.0) || !(gradient_tolerance > 0.0) || !(parameter_tolerance > 0.0)) {
+  if (!(function_tolerance > 0.0) || !(gradient_tolerance > 0.0) || !(parameter_tolerance > 0.0) ||
+      !(intermediate_function_tolerance > 0.0)) {
     return InvalidArgumentError("fit options: tolerances must be > 0");
   }
   if (!(max_converged_nme > 0.0)) return InvalidArgumentError("fit options: max_converged_nme must be > 0");
@@ -492,10 +497,19 @@ StatusOr<FitResult> FitLandmarks(const LandmarkFitModel& fit_model,
     const bool focal_free = perspective && stage.focal && options.estimate_focal;
     StageSolver solver(stage, options, focal, focal_free, perspective, blendshape, weights, costs,
                        &state);
+    // Solves that another follows (earlier stages; contour rounds that re-assignment may
+    // change) stop at intermediate_function_tolerance; the last stage ends with a solve at
+    // function_tolerance: its last contour round, or, once re-assignment changes nothing, a
+    // closing solve from there.
+    const bool last_stage = &stage == &options.stages.back();
     const int rounds = contour ? options.max_contour_rounds : 1;
+    bool closing = false;
     for (int round = 0; round < rounds; ++round) {
+      const bool tight = last_stage && (round == rounds - 1 || closing);
       const FitState before = state;
-      const LandmarkSolveSummary solve = solver.Solve(&state);
+      const LandmarkSolveSummary solve = solver.Solve(
+          &state, tight ? options.function_tolerance : options.intermediate_function_tolerance,
+          !tight);
       if (round == 0) ss.initial_cost = solve.initial_cost;
       ss.final_cost = solve.final_cost;
       ss.iterations += solve.iterations;
@@ -509,10 +523,11 @@ StatusOr<FitResult> FitLandmarks(const LandmarkFitModel& fit_model,
                           "); the parameters before it are returned";
         break;
       }
-      if (!contour ||
-          !AssignContour(model, table, state, options.camera_type, width, height, focal, costs)) {
-        break;
-      }
+      const bool changed =
+          contour && AssignContour(model, table, state, options.camera_type, width, height,
+                                   focal, costs);
+      if (tight || (!changed && !last_stage)) break;
+      closing = !changed;
     }
     ss.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count();
     VLOG(1) << "landmark fit stage " << ss.name << ": cost " << ss.initial_cost << " -> "

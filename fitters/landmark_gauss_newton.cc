@@ -332,7 +332,7 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
         decrease_factor = 2.0;
         if (!(new_cost < cost)) continue;
       } else {
-        if (new_cost < cost) {
+        if (options.take_last_step && new_cost < cost) {
           x = x_new;
           *state = candidate;
           cost = new_cost;

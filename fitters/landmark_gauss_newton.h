@@ -69,6 +69,9 @@ struct LandmarkSolveOptions {
   double function_tolerance = 1e-6;
   double gradient_tolerance = 1e-10;
   double parameter_tolerance = 1e-8;
+  // Whether the step that meets the function tolerance is taken when it lowers the cost
+  // (Ceres does not take it: false ends where Ceres ends).
+  bool take_last_step = true;
 };
 
 struct LandmarkSolveSummary {

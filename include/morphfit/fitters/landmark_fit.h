@@ -92,6 +92,11 @@ struct FitOptions {
   double function_tolerance = 1e-6;
   double gradient_tolerance = 1e-10;
   double parameter_tolerance = 1e-8;
+  // The function tolerance of solves that another solve follows (the stages before the last,
+  // and contour rounds before the last stage's final solve): their end point is only the next
+  // solve's start, so they stop once a step gains less than this fraction of the cost. The
+  // last stage always ends with a solve at function_tolerance.
+  double intermediate_function_tolerance = 1e-3;
   // FitSummary::converged also needs the final landmark NME at or below this.
   double max_converged_nme = 0.1;
 
