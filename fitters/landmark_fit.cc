@@ -158,6 +158,7 @@ class StageSolver {
   LandmarkSolveSummary Solve(FitState* state, double function_tolerance, bool intermediate) {
     solve_options_.function_tolerance = function_tolerance;
     solve_options_.take_last_step = !intermediate;
+    solve_options_.reuse_factorization = !intermediate;
     if (!ceres_) return SolveLandmarkLevenbergMarquardt(problem_, solve_options_, state);
     ceres::Solver::Options solver_options;
     solver_options.minimizer_type = ceres::TRUST_REGION;

@@ -26,6 +26,8 @@ constexpr double kMaxDiagonal = 1e32;
 constexpr double kMinRelativeDecrease = 1e-3;
 // Solves per step while the step carries variables out of their bounds (see the loop).
 constexpr int kBoundRounds = 8;
+// Steps that reuse one factorisation (LandmarkSolveOptions::reuse_factorization).
+constexpr int kMaxReusedSteps = 2;
 
 // Column offsets of the free parameters (-1: held).
 struct Layout {
@@ -163,21 +165,50 @@ int CountRows(const LandmarkProblem& p) {
   return m;
 }
 
-// Gradient and Gauss-Newton matrix (lower triangle) from the rows and priors.
-bool NormalEquations(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
-                     Rows* rows, double* cost, Eigen::VectorXd* g, Eigen::MatrixXd* a) {
+// Energy, rows and gradient at `s`.
+bool Gradient(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
+              Rows* rows, double* cost, Eigen::VectorXd* g) {
   if (!Evaluate(p, layout, s, cost, rows)) return false;
-  a->setZero(layout.n, layout.n);
-  a->selfadjointView<Eigen::Lower>().rankUpdate(rows->jt);
   g->noalias() = rows->jt * rows->r;
   if (layout.identity >= 0 && p.identity_prior_weight > 0.0) {
-    a->diagonal().segment(layout.identity, layout.k_id).array() += p.identity_prior_weight;
     g->segment(layout.identity, layout.k_id) += p.identity_prior_weight * s.identity;
   }
   if (layout.expression >= 0 && p.expression_prior_weight > 0.0) {
-    a->diagonal().segment(layout.expression, layout.k_exp).array() += p.expression_prior_weight;
     g->segment(layout.expression, layout.k_exp) += p.expression_prior_weight * s.expression;
   }
+  return true;
+}
+
+// The Gauss-Newton matrix (lower triangle) from the rows and priors.
+void GaussNewtonMatrix(const LandmarkProblem& p, const Layout& layout, const Rows& rows,
+                       Eigen::MatrixXd* a) {
+  a->setZero(layout.n, layout.n);
+  a->selfadjointView<Eigen::Lower>().rankUpdate(rows.jt);
+  if (layout.identity >= 0 && p.identity_prior_weight > 0.0) {
+    a->diagonal().segment(layout.identity, layout.k_id).array() += p.identity_prior_weight;
+  }
+  if (layout.expression >= 0 && p.expression_prior_weight > 0.0) {
+    a->diagonal().segment(layout.expression, layout.k_exp).array() += p.expression_prior_weight;
+  }
+}
+
+// stepᵀ (JᵀWJ + priors) step from the rows, without the matrix.
+double Curvature(const LandmarkProblem& p, const Layout& layout, const Rows& rows,
+                 const Eigen::VectorXd& step) {
+  double c = (rows.jt.transpose() * step).squaredNorm();
+  if (layout.identity >= 0) {
+    c += p.identity_prior_weight * step.segment(layout.identity, layout.k_id).squaredNorm();
+  }
+  if (layout.expression >= 0) {
+    c += p.expression_prior_weight * step.segment(layout.expression, layout.k_exp).squaredNorm();
+  }
+  return c;
+}
+
+bool NormalEquations(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
+                     Rows* rows, double* cost, Eigen::VectorXd* g, Eigen::MatrixXd* a) {
+  if (!Gradient(p, layout, s, rows, cost, g)) return false;
+  GaussNewtonMatrix(p, layout, *rows, a);
   return true;
 }
 
@@ -257,8 +288,22 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     radius /= decrease_factor;
     decrease_factor *= 2.0;
   };
-  while (out.iterations < options.max_iterations) {
-    ++out.iterations;
+  // Chord steps: the factorisation of the last damped matrix is reused for the next steps of a
+  // solve (up to kMaxReusedSteps; the gradient always the current one) while steps are
+  // accepted, no bound is held and the step stays in the box; the model decrease is always the
+  // current JᵀWJ's (Curvature). With reuse_factorization false such a step serves only as a
+  // cheap convergence test: when it meets the function tolerance the solve ends there (it is
+  // not taken); otherwise the exact step is computed and the path is the plain method's.
+  bool matrix_current = true;  // `a` is JᵀWJ + priors at x
+  bool reusable = false;       // llt factors a recent damped matrix without held variables
+  int reused_steps = 0;
+  // x_new from the current matrix; false when the damped matrix is not positive definite.
+  auto exact_step = [&]() {
+    if (!matrix_current) {
+      GaussNewtonMatrix(problem, layout, rows, &a);
+      matrix_current = true;
+    }
+    reused_steps = 0;
     // (JᵀWJ + D / radius) step = -g, D = clamped diag(JᵀWJ). Bounds: variables at a bound with
     // the gradient pushing outward are held (step 0); then, while the solution carries free
     // variables out of the box, those are fixed at the bound they cross (step = bound - x)
@@ -271,7 +316,6 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     for (int i = 0; i < layout.n; ++i) {
       fixed[i] = (x[i] <= lower[i] && g[i] > 0.0) || (x[i] >= upper[i] && g[i] < 0.0);
     }
-    bool factored = true;
     for (int round = 0; round < kBoundRounds; ++round) {
       damped = a;
       damped.diagonal() += a.diagonal().cwiseMax(kMinDiagonal).cwiseMin(kMaxDiagonal) / radius;
@@ -286,8 +330,8 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
       }
       llt.compute(damped);
       if (llt.info() != Eigen::Success) {
-        factored = false;
-        break;
+        reusable = false;
+        return false;
       }
       x_new = x + llt.solve(rhs);
       bool crossed = false;
@@ -300,25 +344,55 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
       }
       if (!crossed) break;
     }
-    if (!factored) {
+    reusable = std::none_of(fixed.begin(), fixed.end(), [](char f) { return f != 0; });
+    x_new = x_new.cwiseMax(lower).cwiseMin(upper);
+    return true;
+  };
+  double model_decrease = 0.0, new_cost = 0.0;
+  bool valid = false;
+  // The candidate x_new: step, model decrease and cost.
+  auto try_step = [&]() {
+    step = x_new - x;
+    model_decrease = -(g.dot(step) + 0.5 * Curvature(problem, layout, rows, step));
+    layout.Scatter(x_new, &candidate);
+    valid = candidate.AllFinite() && Evaluate(problem, layout, candidate, &new_cost, nullptr);
+    VLOG(2) << "landmark LM iteration " << out.iterations << ": cost " << cost << " -> "
+            << (valid ? new_cost : std::numeric_limits<double>::infinity()) << " (model "
+            << model_decrease << "), |step| " << step.norm() << ", radius " << radius
+            << (reused_steps > 0 ? ", chord" : "");
+  };
+  auto small_step = [&]() {
+    return step.norm() <= (x.norm() + options.parameter_tolerance) * options.parameter_tolerance;
+  };
+  auto small_change = [&]() {
+    return valid && std::abs(cost - new_cost) <= options.function_tolerance * cost;
+  };
+  while (out.iterations < options.max_iterations) {
+    ++out.iterations;
+    bool chord = reusable && !matrix_current && reused_steps < kMaxReusedSteps;
+    if (chord) {
+      x_new = x - llt.solve(g);
+      chord = (x_new.array() >= lower.array()).all() && (x_new.array() <= upper.array()).all();
+      if (chord) ++reused_steps;
+    }
+    if (!chord && !exact_step()) {
       reject();
       continue;
     }
-    x_new = x_new.cwiseMax(lower).cwiseMin(upper);
-    step = x_new - x;
-    if (step.norm() <= (x.norm() + options.parameter_tolerance) * options.parameter_tolerance) {
+    try_step();
+    if (chord && !options.reuse_factorization && !small_step() && !small_change()) {
+      // Not converged: the plain method's step instead of the chord step.
+      if (!exact_step()) {
+        reject();
+        continue;
+      }
+      try_step();
+    }
+    if (small_step()) {
       converge("Parameter tolerance reached. |step| " + Fmt(step.norm()));
       break;
     }
-    const double model_decrease =
-        -(g.dot(step) + 0.5 * step.dot(a.selfadjointView<Eigen::Lower>() * step));
-    layout.Scatter(x_new, &candidate);
-    double new_cost = 0.0;
-    const bool valid = candidate.AllFinite() && Evaluate(problem, layout, candidate, &new_cost, nullptr);
-    VLOG(2) << "landmark LM iteration " << out.iterations << ": cost " << cost << " -> "
-            << (valid ? new_cost : std::numeric_limits<double>::infinity()) << " (model "
-            << model_decrease << "), |step| " << step.norm() << ", radius " << radius;
-    if (valid && std::abs(cost - new_cost) <= options.function_tolerance * cost) {
+    if (small_change()) {
       const double relative = std::abs(cost - new_cost) / cost;
       // After rejected steps the radius recovers by at most 3x per step, and the damped steps
       // that follow shorten while the gradient is still far from 0; after steps that moved
@@ -343,6 +417,7 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
       }
     } else if (!valid || !(model_decrease > 0.0) ||
                (cost - new_cost) / model_decrease <= kMinRelativeDecrease) {
+      reusable = false;  // the next step uses the current matrix and the smaller radius
       reject();
       if (radius < kMinRadius) {
         converge("Minimum trust region radius reached");
@@ -356,10 +431,11 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
                         radius / std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * quality - 1.0, 3)));
       decrease_factor = 2.0;
     }
-    // The normal equations at the new point.
+    // The gradient at the new point (its matrix when a step needs it).
     x = x_new;
     *state = candidate;
-    if (!NormalEquations(problem, layout, *state, &rows, &cost, &g, &a)) {
+    matrix_current = false;
+    if (!Gradient(problem, layout, *state, &rows, &cost, &g)) {
       // Evaluate succeeded at this point a moment ago; only a non-finite row can get here.
       out.termination = "FAILURE: non-finite Jacobian";
       out.usable = false;

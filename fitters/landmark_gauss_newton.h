@@ -72,6 +72,11 @@ struct LandmarkSolveOptions {
   // Whether the step that meets the function tolerance is taken when it lowers the cost
   // (Ceres does not take it: false ends where Ceres ends).
   bool take_last_step = true;
+  // Steps after an accepted one reuse the last Cholesky factorisation with the new gradient
+  // (a chord step) instead of forming and factoring JᵀWJ anew: the solve's cost is the
+  // rank update and the factorisation. Accepted on the same test, on the current matrix's
+  // model decrease; a rejected step goes back to the current matrix.
+  bool reuse_factorization = true;
 };
 
 struct LandmarkSolveSummary {
