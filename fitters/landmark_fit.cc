@@ -72,18 +72,25 @@ bool AssignContour(const models::MorphableModel& model, const SlotTable& table,
                    const FitState& state, CameraType type, int width, int height, double focal,
                    const std::vector<std::unique_ptr<LandmarkReprojectionCost>>& costs) {
   const FaceParams params = ToFaceParams(model, state, type, width, height, focal);
-  // Every gathered point at once (two row-major matrix-vector products; per-point products
-  // cost more than the solve of a small model).
+  // The rule marches outwards and stops at the first turn, usually a few vertices in: the
+  // points of a line are evaluated a prefix at a time (8, then doubling) rather than all ~24
+  // (evaluating every gathered point took ~15% of a BFM-size fit). A prefix whose answer is
+  // not its last vertex gives the whole line's answer.
   const GatheredVertices& g = table.vertices;
-  Eigen::VectorXd all = g.mean;
-  if (g.num_identity() > 0) all.noalias() += g.identity * state.identity;
-  if (g.num_expression() > 0) all.noalias() += g.expression * state.expression;
   bool changed = false;
   for (int k = 0; k < kNumJawLandmarks; ++k) {
     const std::vector<int>& slots = table.line_slots[k];
-    Eigen::Matrix3Xd points(3, slots.size());
-    for (size_t i = 0; i < slots.size(); ++i) points.col(i) = all.segment<3>(3 * slots[i]);
-    const int slot = slots[SelectSilhouetteVertex(params, table.outward[k], points)];
+    const int n = static_cast<int>(slots.size());
+    Eigen::Matrix3Xd points(3, n);
+    int done = 0, index = 0;
+    for (int prefix = std::min(n, 8);; prefix = std::min(n, 2 * prefix)) {
+      for (; done < prefix; ++done) {
+        points.col(done) = g.Point(slots[done], state.identity.data(), state.expression.data());
+      }
+      index = SelectSilhouetteVertex(params, table.outward[k], points.leftCols(prefix));
+      if (index < prefix - 1 || prefix == n) break;
+    }
+    const int slot = slots[index];
     if (costs[k]->slot() != slot) {
       costs[k]->set_slot(slot);
       changed = true;
