@@ -14,6 +14,22 @@ namespace morphfit::synth::internal {
 namespace {
 
 #if defined(__AVX2__) && defined(__FMA__)
+// Subnormal inputs read as zero and subnormal results are flushed to zero (MXCSR DAZ + FTZ) on
+// the calling thread while it lives; the previous mode is restored after. The sample model's
+// bases hold about 28,000 subnormal values (of 3.1 million), and the microcode assists they
+// cost made the block product about 3 times slower (measured with bench_synth).
+class FlushSubnormals {
+ public:
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kDaz | kFtz); }
+  ~FlushSubnormals() { _mm_setcsr(saved_); }
+  FlushSubnormals(const FlushSubnormals&) = delete;
+  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+
+ private:
+  static constexpr unsigned int kDaz = 0x0040, kFtz = 0x8000;
+  const unsigned int saved_;
+};
+
 // Rows are processed in panels of kPanel: for groups of samples each basis' panel is first
 // copied into a contiguous buffer (k-major), so that the kernel below reads it from L1 for
 // every group instead of striding through the basis columns (a page apart) once per group.
@@ -121,6 +137,7 @@ void EvaluateBasisRows(const Eigen::VectorXf& mean, const std::vector<BasisTerm>
   }
   int64_t r = row_begin;
 #if defined(__AVX2__) && defined(__FMA__)
+  const FlushSubnormals flush;  // for the panels and the scalar rows alike
   for (; r + kPanel <= row_end; r += kPanel) Panel(mean, terms, r, out);
 #endif
   for (; r < row_end; ++r) {

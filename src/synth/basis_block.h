@@ -5,12 +5,16 @@
 //
 // out(:, j) = mean + B_1 c_1(:, j) + B_2 c_2(:, j) + ..., where each product B_t c_t(:, j) is
 // summed over the basis columns in order with fused multiply-adds starting from zero, and the
-// products are added to the mean in term order. This is the sequence of float operations of
-// Eigen 3.4's column-major GEMV as MorphableModel::EvaluateShape / EvaluateAlbedo and the
-// renderer use it (a column chain of FMAs per row, then res += chain), and every value of
-// column j depends only on the model and sample j's coefficients: not on the block's size or
-// other samples, the row range or the thread count. Samples therefore render the same whether
-// they are evaluated alone or in any block.
+// products are added to the mean in term order. Every value of column j depends only on the
+// model and sample j's coefficients: not on the block's size or other samples, the row range
+// or the thread count, so samples render the same whether evaluated alone or in any block.
+// This is the sequence of float operations of Eigen 3.4's column-major GEMV vector paths as
+// MorphableModel::EvaluateShape / EvaluateAlbedo and the renderer use them (a column chain of
+// FMAs per row, then res += chain): equal bit for bit except in Eigen's last (rows mod 4)
+// rows, which its scalar loop computes with separately rounded products (1-2 ulp apart), and
+// where Eigen would meet a subnormal: in AVX2 + FMA builds subnormals count as zero here (MXCSR
+// DAZ + FTZ, restored after; basis_block.cc says why). tests/synth/basis_block_test.cc checks
+// 200 random samples of the sample model against EvaluateShape / EvaluateAlbedo.
 #ifndef MORPHFIT_SRC_SYNTH_BASIS_BLOCK_H_
 #define MORPHFIT_SRC_SYNTH_BASIS_BLOCK_H_
 

@@ -99,9 +99,10 @@ class SampleContext {
 
   // Shape and albedo of every sample in `params` in one pass over the bases (the bases are read
   // once per block instead of once per sample), rows split over `pool` (null = this thread).
-  // Each value is computed by the same float operations as the renderer's own per-sample
-  // product (Eigen's GEMV: one FMA chain per basis block, added to the mean), whatever the
-  // block, its order or the thread count; src/synth/basis_block.h. Sizes are not checked here
+  // Each value is computed by the same float operations whatever the block, its order or the
+  // thread count: those of the renderer's own per-sample product (Eigen's GEMV: one FMA chain
+  // per basis block, added to the mean) but for a few values 1-2 ulp apart and subnormals
+  // flushed to zero; src/synth/basis_block.h. Sizes are not checked here
   // (RenderSample checks them): missing coefficients count as zero, extra ones are ignored.
   void EvaluateGeometry(const std::vector<const FaceParams*>& params, ThreadPool* pool,
                         GeometryBlock* out) const;
@@ -139,7 +140,8 @@ class SampleContext {
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular);
 // The same with the sample's shape and albedo taken from column `column` of `geometry` (made by
-// context.EvaluateGeometry for spec.params): bit-identical to the call above.
+// context.EvaluateGeometry for spec.params): bit-identical to the call above (which evaluates
+// the sample's geometry alone).
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const GeometryBlock& geometry, int column,
                                      const Backgrounds* backgrounds, bool has_specular);
