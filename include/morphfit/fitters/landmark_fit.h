@@ -33,9 +33,11 @@ StatusOr<JawMode> ParseJawMode(const std::string& name);
 
 // The nonlinear least-squares solver of the stages, both on the same energy (file comment):
 // kGaussNewton, the own Levenberg-Marquardt on the small dense normal equations (Cholesky,
-// fitters/landmark_gauss_newton.h), the default, ~3x faster on a BFM-size model and at or
-// below Ceres' final cost (bench/RESULTS.md); kCeres, Ceres' Levenberg-Marquardt
-// (DENSE_NORMAL_CHOLESKY), the reference.
+// fitters/landmark_gauss_newton.h), the default, ~6x faster than Ceres on a BFM-size model
+// and at or below Ceres' final cost (bench/RESULTS.md); kCeres, Ceres' Levenberg-Marquardt
+// (DENSE_NORMAL_CHOLESKY), the reference. Both see the pinhole pose as image scale and offset
+// and the focal length as kappa = focal_px / f (landmark_costs.h, Projection::
+// kPinholeImageScale), so that estimating the focal length only changes the perspective.
 enum class LandmarkSolver { kCeres, kGaussNewton };
 const char* LandmarkSolverName(LandmarkSolver solver);  // "ceres" | "gn"
 StatusOr<LandmarkSolver> ParseLandmarkSolver(const std::string& name);
