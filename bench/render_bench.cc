@@ -254,6 +254,42 @@ BENCHMARK(BM_PanelRankUpdate66kx257_OneThread)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The flushes alone (the register-tiled kernel), the row appends excluded from the timing:
+// the same 66,000 x 257 rows in panels of state.range(1) rows, one thread.
+void BM_PanelFlushOnly66kx257_OneThread(benchmark::State& state) {
+  const auto kernel = static_cast<render::internal::PanelKernel>(state.range(0));
+  state.SetLabel(render::internal::PanelKernelName(kernel));
+  const int rows = 66000, cols = 257;
+  const int capacity = static_cast<int>(state.range(1));
+  const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a =
+      Eigen::MatrixXf::Random(capacity, cols);
+  render::internal::RowPanel panel(cols, capacity, kernel);
+  const int pp = panel.padded_cols();
+  std::vector<float> row(pp, 0.0f), c(static_cast<size_t>(pp) * pp), g(pp);
+  const int flushes = (rows + capacity - 1) / capacity;
+  for (auto _ : state) {
+    for (int p = 0; p < flushes; ++p) {
+      state.PauseTiming();
+      for (int r = 0; r < capacity; ++r) {
+        std::copy(a.row(r).data(), a.row(r).data() + cols, row.begin());
+        panel.Append(row.data(), 1.0f);
+      }
+      state.ResumeTiming();
+      panel.Flush(c.data(), g.data());
+    }
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double kernel_flops =
+      2.0 * render::internal::PanelFlushMultiplyAdds(cols, int64_t{flushes} * capacity, kernel);
+  state.counters["kernel_flops"] = kernel_flops;
+  state.counters["kernel_GFLOP_per_s"] =
+      benchmark::Counter(kernel_flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PanelFlushOnly66kx257_OneThread)
+    ->Args({static_cast<int>(render::internal::BestPanelKernel()), 128})
+    ->Args({static_cast<int>(render::internal::BestPanelKernel()), 512})
+    ->Unit(benchmark::kMillisecond);
+
 #ifdef MORPHFIT_BENCH_X86
 // The core's FP32 fused multiply-add peak, the yardstick for the rank-update kernels above:
 // kChains independent accumulators (enough to hide the FMA latency on two ports), no memory
