@@ -101,11 +101,11 @@ TEST(VisibilityTest, GridAndFanHaveNoCracksAndNoDoubleCover) {
   EXPECT_EQ(hits[31 * 64 + 31] + hits[31 * 64 + c] + hits[c * 64 + 31] + hits[c * 64 + c], 4);
 }
 
-// The serial reference of math/visibility.h (the CUDA tests' CPU twin) gives exactly the banded,
+// The serial reference of math/visibility.h (the CUDA tests' CPU twin) gives exactly the
 // threaded buffer, so CUDA == reference implies CUDA == RasterizeVisibility.
 // One thread and two (triangle ranges in private buffers, merged by (depth, id)) are checked,
 // with a pinhole and a weak-perspective camera.
-TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
+TEST(VisibilityTest, SerialReferenceEqualsThreadedBufferExactly) {
   FaceParams p = FrontalSample(131);
   p.rotation = Eigen::Vector3d(0.2, 0.5, 0.1) + p.rotation;  // a turned head: self-occlusion
   ThreadPool one(1), two(2);
@@ -115,10 +115,10 @@ TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
     for (bool perspective : {true, false}) {
       SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
                                       << perspective);
-      VisibilityBuffer banded;
+      VisibilityBuffer threaded;
       RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(),
                           Sample().num_vertices(), Sample().triangles.data(),
-                          Sample().num_triangles(), 131, 131, perspective, 1.0f, pool, &banded);
+                          Sample().num_triangles(), 131, 131, perspective, 1.0f, pool, &threaded);
       const size_t np = 131 * 131;
       std::vector<int32_t> tri(np);
       std::vector<float> bary(3 * np), depth(np);
@@ -126,11 +126,11 @@ TEST(VisibilityTest, SerialReferenceEqualsBandedBufferExactly) {
                                          Sample().triangles.data(), Sample().num_triangles(), 131,
                                          131, perspective, 1.0f, tri.data(), bary.data(),
                                          depth.data());
-      ASSERT_GT(banded.num_covered(), 1000);
+      ASSERT_GT(threaded.num_covered(), 1000);
       for (size_t i = 0; i < np; ++i) {
-        ASSERT_EQ(tri[i], banded.triangle[i]) << "pixel " << i;
-        ASSERT_EQ(depth[i], banded.depth[i]) << "pixel " << i;
-        for (int k = 0; k < 3; ++k) ASSERT_EQ(bary[3 * i + k], banded.bary[3 * i + k]);
+        ASSERT_EQ(tri[i], threaded.triangle[i]) << "pixel " << i;
+        ASSERT_EQ(depth[i], threaded.depth[i]) << "pixel " << i;
+        for (int k = 0; k < 3; ++k) ASSERT_EQ(bary[3 * i + k], threaded.bary[3 * i + k]);
       }
     }
   }

@@ -66,7 +66,7 @@ MORPHFIT_HD void VisibilityBarycentrics(const float* pixels, const float* depths
 // Serial reference: triangles in id order, a strictly nearer depth replaces the stored one, so
 // equal depths keep the lower triangle id. Outputs (width * height, row-major): triangle (-1 =
 // background), bary (3 per pixel, 0 on background), depth (+inf on background). Gives exactly
-// the buffer of render::RasterizeVisibility (banded, threaded) and of the CUDA twin.
+// the buffer of render::RasterizeVisibility (any thread count) and of the CUDA twin.
 inline void RasterizeVisibilityReference(const float* pixels, const float* depths,
                                          const int32_t* triangles, int num_triangles, int width,
                                          int height, bool perspective, float z_near_mm,
