@@ -412,15 +412,25 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   render::RenderResult r = std::move(rendered).value();
   const int size = r.width;
   if (r.height != size) return InvalidArgumentError("synth: samples are square");
-  MORPHFIT_ASSIGN_OR_RETURN(cv::Mat bg, RenderBackground(spec.background, size, backgrounds));
   const size_t n = static_cast<size_t>(size) * size;
 
-  // Composite the face over the background, then augment.
-  cv::Mat composite = bg;  // CV_32FC3, owned by this call
-  float* cp = composite.ptr<float>();
-  for (size_t i = 0; i < n; ++i) {
-    if (!r.mask[i]) continue;
-    for (int c = 0; c < 3; ++c) cp[3 * i + c] = r.image[3 * i + c];
+  // Composite the face over the background, then augment. A flat colour is written into the
+  // rendered image's background pixels in place (the same values as RenderBackground's).
+  cv::Mat composite;  // CV_32FC3
+  if (spec.background.kind == BackgroundKind::kFlat) {
+    float* p = r.image.data();
+    for (size_t i = 0; i < n; ++i) {
+      if (r.mask[i]) continue;
+      for (int c = 0; c < 3; ++c) p[3 * i + c] = spec.background.color[c];
+    }
+    composite = cv::Mat(size, size, CV_32FC3, p);  // borrows r.image
+  } else {
+    MORPHFIT_ASSIGN_OR_RETURN(composite, RenderBackground(spec.background, size, backgrounds));
+    float* cp = composite.ptr<float>();
+    for (size_t i = 0; i < n; ++i) {
+      if (!r.mask[i]) continue;
+      for (int c = 0; c < 3; ++c) cp[3 * i + c] = r.image[3 * i + c];
+    }
   }
   const cv::Mat image = ApplyAugmentation(composite, spec.augment);
 
