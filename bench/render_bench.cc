@@ -103,7 +103,7 @@ void BM_VisibilityAndShading_GivenVertices(benchmark::State& state) {
 }
 BENCHMARK(BM_VisibilityAndShading_GivenVertices)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The two halves of the above: the visibility buffer alone, then the shading of all channels
+// The two halves of the above: the visibility buffer alone, and the shading of all channels
 // from a given buffer (one thread each).
 void BM_Visibility_GivenVertices(benchmark::State& state) {
   const models::MorphableModel& m = Model();
@@ -120,6 +120,33 @@ void BM_Visibility_GivenVertices(benchmark::State& state) {
   state.counters["covered_px"] = vis.num_covered();
 }
 BENCHMARK(BM_Visibility_GivenVertices)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_Shading_GivenVisibility(benchmark::State& state) {
+  const models::MorphableModel& m = Model();
+  const FaceParams params = Framed(m);
+  ThreadPool pool(1);
+  const render::FaceGeometry<float> g = render::ComputeGeometry<float>(m, params, &pool).value();
+  const math::ShadeInputs<float> in =
+      render::MakeShadeInputs(g, m, render::MakeSpecularParams<float>(render::RenderOptions()));
+  render::VisibilityBuffer vis;
+  render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
+                              m.triangles.data(), m.num_triangles(), kSize, kSize, true, 1.0f,
+                              &pool, &vis);
+  const size_t np = static_cast<size_t>(kSize) * kSize;
+  std::vector<float> image(3 * np), normals(3 * np), albedo(3 * np), shading(3 * np), spec(np);
+  std::vector<uint8_t> mask(np);
+  const math::ChannelImages out{image.data(),  mask.data(),    normals.data(),
+                                albedo.data(), shading.data(), spec.data()};
+  const float background[3] = {0.0f, 0.0f, 0.0f};
+  for (auto _ : state) {
+    render::ShadeVisibility(in, vis, background, out, &pool);
+    benchmark::DoNotOptimize(image.data());
+  }
+  state.counters["covered_px"] = vis.num_covered();
+  // Channel images written per frame (RGB image, normal, albedo, shading; specular; mask).
+  state.counters["bytes_written"] = np * (4 * 12 + 4 + 1);
+}
+BENCHMARK(BM_Shading_GivenVisibility)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Render_WithBasisProduct(benchmark::State& state) {
   const models::MorphableModel& m = Model();
