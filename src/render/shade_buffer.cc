@@ -73,16 +73,26 @@ void FlushBatch(const math::ShadeInputs<float>& in, const math::ChannelImages& o
   } else {
     ShadeBatchPixels<false>(in.lighting, in.spec, b);
   }
-  for (int j = 0; j < b->n; ++j) {
-    const int64_t i = b->pixel[j];
+  // Restrict-qualified views: the batch and the six images do not overlap, so loads need not
+  // wait for earlier stores.
+  const ShadeBatch* __restrict src = b;
+  float* __restrict image = out.image;
+  float* __restrict normals = out.normals;
+  float* __restrict albedo = out.albedo;
+  float* __restrict shading = out.shading;
+  float* __restrict specular = out.specular;
+  uint8_t* __restrict mask = out.mask;
+  const int n = b->n;
+  for (int j = 0; j < n; ++j) {
+    const int64_t i = src->pixel[j];
     for (int c = 0; c < 3; ++c) {
-      out.image[3 * i + c] = b->color[c][j];
-      out.normals[3 * i + c] = b->unit_normal[c][j];
-      out.albedo[3 * i + c] = b->mixed_albedo[c][j];
-      out.shading[3 * i + c] = b->shading[c][j];
+      image[3 * i + c] = src->color[c][j];
+      normals[3 * i + c] = src->unit_normal[c][j];
+      albedo[3 * i + c] = src->mixed_albedo[c][j];
+      shading[3 * i + c] = src->shading[c][j];
     }
-    out.mask[i] = 1;
-    out.specular[i] = b->specular[j];
+    mask[i] = 1;
+    specular[i] = src->specular[j];
   }
   b->n = 0;
 }
