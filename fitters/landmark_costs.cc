@@ -25,14 +25,15 @@ GatheredVertices GatheredVertices::Make(const models::MorphableModel& model,
 
 Eigen::Vector3d GatheredVertices::Point(int slot, const double* identity_coeffs,
                                         const double* expression_coeffs) const {
+  // Three dot products on contiguous rows (not Eigen's general matrix-vector path).
   Eigen::Vector3d p = mean.segment<3>(3 * slot);
   if (num_identity() > 0) {
-    p += identity.middleRows<3>(3 * slot) *
-         Eigen::Map<const Eigen::VectorXd>(identity_coeffs, num_identity());
+    const Eigen::Map<const Eigen::RowVectorXd> alpha(identity_coeffs, num_identity());
+    for (int c = 0; c < 3; ++c) p[c] += identity.row(3 * slot + c).dot(alpha);
   }
   if (num_expression() > 0) {
-    p += expression.middleRows<3>(3 * slot) *
-         Eigen::Map<const Eigen::VectorXd>(expression_coeffs, num_expression());
+    const Eigen::Map<const Eigen::RowVectorXd> beta(expression_coeffs, num_expression());
+    for (int c = 0; c < 3; ++c) p[c] += expression.row(3 * slot + c).dot(beta);
   }
   return p;
 }
@@ -166,18 +167,23 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
     Eigen::Map<Mat23> J(jacobians[2]);
     J = Eigen::Map<const Mat23>(dcamera);
   }
-  // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then one 2x3 * 3xK as a
-  // coefficient-wise (lazy) product: Eigen's GEMM path would pack these tiny operands and
-  // dominated the whole fit.
+  // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then the 2x3 * 3xK product
+  // row by row (Eigen's GEMM path would pack these tiny operands and dominated the whole fit).
   const Mat23 DR = D * Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(R);
   using RowMajor2X = Eigen::Matrix<double, 2, Eigen::Dynamic, Eigen::RowMajor>;
+  // Each Jacobian row as a combination of the slot's three contiguous basis rows.
+  auto basis_rows = [&](const GatheredVertices::RowMajorXd& basis, int k, double* out) {
+    Eigen::Map<RowMajor2X> J(out, 2, k);
+    const auto b = basis.middleRows<3>(3 * slot_);
+    for (int i = 0; i < 2; ++i) {
+      J.row(i).noalias() = DR(i, 0) * b.row(0) + DR(i, 1) * b.row(1) + DR(i, 2) * b.row(2);
+    }
+  };
   if (k_id > 0 && jacobians[id_block] != nullptr) {
-    Eigen::Map<RowMajor2X>(jacobians[id_block], 2, k_id).noalias() =
-        DR.lazyProduct(vertices_->identity.middleRows<3>(3 * slot_));
+    basis_rows(vertices_->identity, k_id, jacobians[id_block]);
   }
   if (k_exp > 0 && jacobians[exp_block] != nullptr) {
-    Eigen::Map<RowMajor2X>(jacobians[exp_block], 2, k_exp).noalias() =
-        DR.lazyProduct(vertices_->expression.middleRows<3>(3 * slot_));
+    basis_rows(vertices_->expression, k_exp, jacobians[exp_block]);
   }
   return true;
 }
