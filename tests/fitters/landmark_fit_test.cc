@@ -337,6 +337,28 @@ TEST(LandmarkFit, PreparedModelGivesTheSameFit) {
   EXPECT_NE(fit.status().message().find("contour"), std::string::npos) << fit.status().ToString();
 }
 
+// The intermediate solves' tolerance is validated like the others; a looser or tighter one
+// ends at the same final cost (the last stage always closes at function_tolerance).
+TEST(LandmarkFit, IntermediateToleranceValidatedAndFinalCostKept) {
+  FitOptions bad;
+  bad.intermediate_function_tolerance = 0.0;
+  EXPECT_FALSE(bad.Validate().ok());
+  const FaceParams truth = testing::RandomFace(76, 30.0, CameraType::kPinhole);
+  const Eigen::Matrix2Xd target =
+      testing::AddNoise(Targets(truth, JawMode::kFixed), 1.0, 76);
+  FitOptions loose;
+  loose.jaw_mode = JawMode::kFixed;
+  FitOptions tight = loose;
+  tight.intermediate_function_tolerance = tight.function_tolerance;
+  const auto a = FitLandmarks(Sample(), target, kWidth, kHeight, loose);
+  const auto b = FitLandmarks(Sample(), target, kWidth, kHeight, tight);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->summary.converged && b->summary.converged);
+  const double ca = a->summary.stages.back().final_cost, cb = b->summary.stages.back().final_cost;
+  EXPECT_NEAR(ca, cb, 1e-5 * cb);
+  EXPECT_LT(testing::RotationErrorDeg(a->params.rotation, b->params.rotation), 0.01);
+}
+
 // Landmarks that are no face (uniform random points) fit badly and say so; a schedule cut short
 // says it stopped before convergence.
 TEST(LandmarkFit, ReportsNonConvergence) {
