@@ -42,22 +42,21 @@ void SnapVertices(const float* pixels, const float* depths, int num_vertices, bo
                   float z_near_mm, ThreadPool* pool, SnappedVertices* out) {
   out->xy.resize(2 * static_cast<size_t>(num_vertices));
   pool->ParallelForChunks(0, num_vertices, 16384, [&](int64_t b, int64_t e, int64_t) {
-    // Branch-free so that the loops vectorise: out-of-band (or NaN) coordinates snap to 0 and
-    // clear the vertex's flag.
+    // One branch-free pass (vectorised): out-of-band (or NaN) coordinates snap to 0, and x of
+    // an unusable vertex is kUnusable.
     int32_t* xy = out->xy.data();
-    for (int64_t i = 2 * b; i < 2 * e; ++i) {
-      const float c = pixels[i];
-      const bool in_band = (c > -math::kGuardBandPx) & (c < math::kGuardBandPx);
-      const float s = (in_band ? c : 0.0f) * static_cast<float>(math::kSubpixelScale);
-      const float up = s + 0.5f, down = s - 0.5f;  // round half away from zero
-      xy[i] = static_cast<int32_t>(s >= 0.0f ? up : down);
-    }
     for (int64_t v = b; v < e; ++v) {
       const float u = pixels[2 * v], w = pixels[2 * v + 1];
-      const bool ok = (!perspective | (depths[v] > z_near_mm)) &
-                      (u > -math::kGuardBandPx) & (u < math::kGuardBandPx) &
-                      (w > -math::kGuardBandPx) & (w < math::kGuardBandPx);
-      xy[2 * v] = ok ? xy[2 * v] : kUnusable;
+      const bool u_in = (u > -math::kGuardBandPx) & (u < math::kGuardBandPx);
+      const bool w_in = (w > -math::kGuardBandPx) & (w < math::kGuardBandPx);
+      const float su = (u_in ? u : 0.0f) * static_cast<float>(math::kSubpixelScale);
+      const float sw = (w_in ? w : 0.0f) * static_cast<float>(math::kSubpixelScale);
+      // Round half away from zero, as SetupScreenTriangle does.
+      const int32_t x = static_cast<int32_t>(su >= 0.0f ? su + 0.5f : su - 0.5f);
+      const int32_t y = static_cast<int32_t>(sw >= 0.0f ? sw + 0.5f : sw - 0.5f);
+      const bool ok = (!perspective | (depths[v] > z_near_mm)) & u_in & w_in;
+      xy[2 * v] = ok ? x : kUnusable;
+      xy[2 * v + 1] = y;
     }
   });
 }
@@ -309,11 +308,12 @@ void RasterizeVisibility(const float* pixels, const float* depths, int num_verti
                          VisibilityBuffer* out) {
   out->width = width;
   out->height = height;
-  const size_t num_pixels = static_cast<size_t>(width) * height;
+  const size_t num_pixels =
+      width > 0 && height > 0 ? static_cast<size_t>(width) * static_cast<size_t>(height) : 0;
   out->triangle.assign(num_pixels, -1);
   out->bary.assign(3 * num_pixels, 0.0f);
   out->depth.assign(num_pixels, std::numeric_limits<float>::infinity());
-  if (width <= 0 || height <= 0 || num_triangles <= 0) return;
+  if (num_pixels == 0 || num_triangles <= 0) return;
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
 

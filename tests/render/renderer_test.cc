@@ -183,6 +183,47 @@ TEST(VisibilityTest, RandomSoupWithCulledVerticesEqualsReferenceExactly) {
   }
 }
 
+// A buffer reused for a smaller face: pixels covered last time and not now are background
+// again (triangle -1, depth +inf, barycentrics 0), as in a fresh buffer; also when rasterizing
+// with several threads, after an empty frame, and for a negative image size (empty buffer).
+TEST(VisibilityTest, ReusedBufferHasNoStaleValues) {
+  const int w = 16, h = 12;
+  // Two triangles over the whole image (front-facing: positive area), then one small one.
+  const std::vector<float> pixels = {-1.0f, -1.0f, 17.0f, -1.0f, -1.0f, 13.0f, 17.0f, 13.0f,
+                                     3.0f,  3.0f,  7.5f,  3.2f,  3.1f,  8.0f};
+  const std::vector<float> depths = {10.0f, 11.0f, 12.0f, 13.0f, 9.0f, 9.5f, 9.7f};
+  const std::vector<int32_t> big = {0, 2, 1, 1, 2, 3};
+  const std::vector<int32_t> small = {4, 6, 5};
+  ThreadPool one(1), two(2);
+  for (ThreadPool* pool : {&one, &two}) {
+    SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads");
+    VisibilityBuffer vis;
+    RasterizeVisibility(pixels.data(), depths.data(), 7, big.data(), 2, w, h, true, 1.0f, pool,
+                        &vis);
+    ASSERT_EQ(vis.num_covered(), w * h);
+    RasterizeVisibility(pixels.data(), depths.data(), 7, small.data(), 1, w, h, true, 1.0f, pool,
+                        &vis);
+    std::vector<int32_t> tri(w * h);
+    std::vector<float> bary(3 * w * h), dep(w * h);
+    math::RasterizeVisibilityReference(pixels.data(), depths.data(), small.data(), 1, w, h, true,
+                                       1.0f, tri.data(), bary.data(), dep.data());
+    EXPECT_GT(vis.num_covered(), 5);
+    EXPECT_LT(vis.num_covered(), w * h / 4);
+    EXPECT_EQ(tri, vis.triangle);
+    EXPECT_EQ(dep, vis.depth);
+    EXPECT_EQ(bary, vis.bary);
+    RasterizeVisibility(pixels.data(), depths.data(), 7, small.data(), 0, w, h, true, 1.0f, pool,
+                        &vis);
+    EXPECT_EQ(vis.num_covered(), 0);
+    EXPECT_EQ(vis.bary, std::vector<float>(3 * w * h, 0.0f));
+    // A negative size is an empty buffer, not a huge allocation.
+    RasterizeVisibility(pixels.data(), depths.data(), 7, big.data(), 2, -3, h, true, 1.0f, pool,
+                        &vis);
+    EXPECT_TRUE(vis.triangle.empty());
+    EXPECT_TRUE(vis.bary.empty());
+  }
+}
+
 // Every triangle of a small grid twice (a shuffled copy after the originals) gives exactly
 // equal depths: the lower id must win in every pixel, also when the copies fall into different
 // threads' triangle ranges (merged by (depth, id)), as in the serial reference.
