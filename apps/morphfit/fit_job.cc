@@ -112,7 +112,7 @@ StatusOr<FitJobOptions> ParseFitJobFlags(const std::string& landmarks, const std
 }
 
 FitJob::FitJob(const models::MorphableModel& model, FitJobOptions options)
-    : model_(model), options_(std::move(options)) {}
+    : model_(model), landmark_model_(model), options_(std::move(options)) {}
 FitJob::~FitJob() = default;
 
 StatusOr<std::vector<FitJob::FaceLandmarks>> FitJob::FindLandmarks(const InputPhoto& photo,
@@ -207,7 +207,7 @@ FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
                          std::to_string(w) + " x " + std::to_string(h) + " photo";
     return out;
   }
-  auto fitted = fitters::FitLandmarks(model_, inside, w, h, fit);
+  auto fitted = fitters::FitLandmarks(landmark_model_, inside, w, h, fit);
   if (!fitted.ok()) {
     out.record.message = fitted.status().message();
     return out;
