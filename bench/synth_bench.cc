@@ -9,6 +9,10 @@
 //  - BM_SynthRenderSample: one sample's sampling + render + encode on one thread (no HDF5).
 //  - BM_SynthGeometryBlock/samples:B: shape + albedo of B samples in one pass over the bases
 //    (WriteShard uses blocks of 32); items_per_second = samples per CPU second.
+//  - BM_SynthShardCuda/threads:T (CUDA builds): the same shard with --device cuda (each block
+//    of 32 faces rendered in one batched GPU call); device_ms / device_samples_per_s = the
+//    batched calls alone (upload, kernels, download). BM_SynthRenderBlockCuda: a block's
+//    per-vertex inputs + the batched call, no encoding or compression (samples/s = items/s).
 //  - BM_Render: the renderer alone (render::Render) on the same samples, for the share of the
 //    renderer in the above.
 // Run (figures in bench/RESULTS.md):
@@ -25,6 +29,7 @@
 #include "morphfit/models/sample_model.h"
 #include "morphfit/render/renderer.h"
 #include "morphfit/synth/dataset.h"
+#include "morphfit/synth/device_render.h"
 #include "morphfit/synth/sample_render.h"
 #include "morphfit/synth/sampler.h"
 
@@ -51,9 +56,9 @@ const Sampler& TheSampler() {
   return *sampler;
 }
 
-void BM_SynthShard(benchmark::State& state) {
+// WriteShard of kShardSamples samples on `device` with a `threads`-thread pool.
+void RunShard(benchmark::State& state, int threads, RenderDevice device) {
   cv::setNumThreads(0);  // as `morphfit synth` runs: parallel over samples only
-  const int threads = static_cast<int>(state.range(0));
   ThreadPool pool(threads);
   SetInfo info;
   info.seed = 1;
@@ -67,20 +72,91 @@ void BM_SynthShard(benchmark::State& state) {
   for (auto _ : state) {
     ShardTimings t;
     const Status s = WriteShard(path, Model(), TheSampler(), nullptr, info, 0, kShardSamples,
-                                &pool, {}, &t);
-    if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+                                &pool, {}, &t, device);
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
     total.Add(t);
   }
   std::filesystem::remove_all(dir);
   const double n = static_cast<double>(total.samples);
+  if (n == 0) return;
   state.counters["samples_per_s"] = benchmark::Counter(n / total.wall_seconds);
   state.counters["render_ms"] = benchmark::Counter(1e3 * total.render_seconds / n);
   state.counters["compress_ms"] = benchmark::Counter(1e3 * total.compress_seconds / n);
   state.counters["write_ms"] = benchmark::Counter(1e3 * total.write_seconds / n);
   state.counters["stored_KiB"] = benchmark::Counter(total.stored_bytes / 1024.0 / n);
   state.counters["raw_KiB"] = benchmark::Counter(total.raw_bytes / 1024.0 / n);
+  if (total.device_seconds > 0.0) {
+    // The batched render calls alone (upload, kernels, download): samples per second of them.
+    state.counters["device_ms"] = benchmark::Counter(1e3 * total.device_seconds / n);
+    state.counters["device_samples_per_s"] = benchmark::Counter(n / total.device_seconds);
+  }
+}
+
+void BM_SynthShard(benchmark::State& state) {
+  RunShard(state, static_cast<int>(state.range(0)), RenderDevice::kCpu);
 }
 BENCHMARK(BM_SynthShard)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#if defined(MORPHFIT_BENCH_SYNTH_WITH_CUDA)
+// The same shard with --device cuda: each block of 32 faces rendered in one batched call, then
+// encoded, compressed and written on the pool's threads.
+void BM_SynthShardCuda(benchmark::State& state) {
+  std::string reason;
+  if (!RenderDeviceAvailable(RenderDevice::kCuda, &reason)) {
+    state.SkipWithError(reason.c_str());
+    return;
+  }
+  RunShard(state, static_cast<int>(state.range(0)), RenderDevice::kCuda);
+}
+BENCHMARK(BM_SynthShardCuda)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(16)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Rendering alone: a block of 32 samples' per-vertex inputs (2 threads) and the batched device
+// call, no encoding or compression; items_per_second = samples per second (wall).
+void BM_SynthRenderBlockCuda(benchmark::State& state) {
+  std::string reason;
+  if (!RenderDeviceAvailable(RenderDevice::kCuda, &reason)) {
+    state.SkipWithError(reason.c_str());
+    return;
+  }
+  const SampleContext context(Model());
+  std::vector<SampleSpec> specs;
+  std::vector<const FaceParams*> params;
+  std::vector<const SampleSpec*> pointers;
+  for (int64_t i = 0; i < 32; ++i) specs.push_back(TheSampler().Draw(1, i));
+  for (const SampleSpec& s : specs) {
+    params.push_back(&s.params);
+    pointers.push_back(&s);
+  }
+  GeometryBlock block;
+  context.EvaluateGeometry(params, nullptr, &block);
+  ThreadPool pool(2);
+  BlockRenderer renderer(context, RenderDevice::kCuda);
+  double device_seconds = 0.0;
+  for (auto _ : state) {
+    const Status s = renderer.Render(pointers, block, &pool);
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+    device_seconds += renderer.device_seconds();
+  }
+  state.SetItemsProcessed(32 * static_cast<int64_t>(state.iterations()));
+  if (device_seconds > 0.0) {
+    state.counters["device_samples_per_s"] =
+        benchmark::Counter(32.0 * static_cast<double>(state.iterations()) / device_seconds);
+  }
+}
+BENCHMARK(BM_SynthRenderBlockCuda)->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 
 void BM_SynthRenderSample(benchmark::State& state) {
   int64_t i = 0;

@@ -16,6 +16,7 @@ struct ShadeLaunch {
   const float *pixels, *depths, *normals, *albedo, *lighting;
   const int32_t* triangles;
   const int32_t* visible_triangle;
+  const float* face_specular;  // batch x 5 or null (then `spec` for every face)
   int num_vertices, width, height;
   bool perspective;
   math::SpecularParams<float> spec;
@@ -38,6 +39,12 @@ __global__ void ShadeKernel(ShadeLaunch p) {
   in.perspective = p.perspective;
   in.lighting = p.lighting + b * 27;
   in.spec = p.spec;
+  if (p.face_specular != nullptr) {
+    const float* f = p.face_specular + 5 * b;
+    in.spec.intensity = f[0];
+    in.spec.shininess = f[1];
+    for (int c = 0; c < 3; ++c) in.spec.half_vector[c] = f[2 + c];
+  }
   const int64_t o = b * num_pixels + i;
   math::ShadeVisibilityPixel(in, p.visible_triangle[o], static_cast<int>(i % p.width),
                              static_cast<int>(i / p.width), o, p.background, p.out);
@@ -61,7 +68,7 @@ std::string Run(const RenderBatchInput& in, const int32_t* visible_triangle,
   if (!e.empty()) return e;
   const size_t nv = static_cast<size_t>(in.batch) * in.num_vertices;
   const size_t np = static_cast<size_t>(in.batch) * in.width * in.height;
-  DeviceBuffer<float> pixels, depths, normals, albedo, lighting, bary, depth;
+  DeviceBuffer<float> pixels, depths, normals, albedo, lighting, face_specular, bary, depth;
   DeviceBuffer<float> image, normal_map, albedo_map, shading, specular;
   DeviceBuffer<int32_t> triangles, triangle;
   DeviceBuffer<uint8_t> mask;
@@ -72,6 +79,9 @@ std::string Run(const RenderBatchInput& in, const int32_t* visible_triangle,
   if (e.empty()) e = albedo.Upload(in.albedo, 3 * nv, "albedo");
   if (e.empty()) e = lighting.Upload(in.lighting, 27 * static_cast<size_t>(in.batch), "lighting");
   if (e.empty()) e = triangles.Upload(in.triangles, 3 * static_cast<size_t>(in.num_triangles), "triangles");
+  if (e.empty() && in.face_specular != nullptr) {
+    e = face_specular.Upload(in.face_specular, 5 * static_cast<size_t>(in.batch), "specular");
+  }
   if (e.empty()) e = triangle.Upload(visible_triangle, np, "triangle ids");
   if (e.empty()) e = image.Allocate(3 * np, "image");
   if (e.empty()) e = normal_map.Allocate(3 * np, "normal map");
@@ -100,6 +110,7 @@ std::string Run(const RenderBatchInput& in, const int32_t* visible_triangle,
   p.lighting = lighting.get();
   p.triangles = triangles.get();
   p.visible_triangle = triangle.get();
+  p.face_specular = in.face_specular != nullptr ? face_specular.get() : nullptr;
   p.num_vertices = in.num_vertices;
   p.width = in.width;
   p.height = in.height;

@@ -29,6 +29,9 @@ struct RenderBatchInput {
   // Blinn-Phong (render::RenderOptions): intensity 0 = off; unit half vector, view frame.
   float specular_intensity = 0.0f, specular_shininess = 20.0f;
   float specular_half_vector[3] = {0.0f, 0.0f, 1.0f};
+  // Optional per-face Blinn-Phong (batch x 5: intensity, shininess, unit half vector), used
+  // instead of the three shared fields above when not null (synthesis draws them per sample).
+  const float* face_specular = nullptr;
   float background[3] = {0.0f, 0.0f, 0.0f};
 };
 

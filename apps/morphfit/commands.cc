@@ -26,7 +26,7 @@ const std::vector<Command>& Commands() {
         "channels", "threads"}, &RunRender},
       {"synth", "synthesise a training set: random or re-posed fitted faces, every channel, HDF5 shards",
        "morphfit synth --model M --count N --output_dir D [--size 224] [--from_fits fits.h5]\n"
-       "               [--seed S] [--shard K/N] [--device cpu] [--specular] [--backgrounds DIR]\n"
+       "               [--seed S] [--shard K/N] [--device cpu|cuda] [--specular] [--backgrounds DIR]\n"
        "               [--camera deep3d|weak_perspective] [--augment] [--preview sheet.png]",
        {"model", "expression", "landmark_map", "count", "output_dir", "size", "from_fits", "seed",
         "shard", "device", "specular", "backgrounds", "camera", "augment", "samples_per_shard",

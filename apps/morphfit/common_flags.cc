@@ -52,7 +52,10 @@ DEFINE_string(device, "cpu",
               "cpu or cuda (where the command has a CUDA path). fit: cuda runs the photometric "
               "stage's own Gauss-Newton normal equations on the GPU (needs a build with CUDA, a "
               "device and --photometric_solver gauss_newton; the landmark stage, visibility and "
-              "line search stay on the CPU).");
+              "line search stay on the CPU). synth: cuda renders each block of 32 samples' "
+              "faces (visibility and every shaded channel) in one batched GPU call; sampling, "
+              "per-vertex geometry, encoding, compression and --preview stay on the CPU. Without "
+              "CUDA in the build or a usable device, synth stops before writing anything.");
 DEFINE_string(camera, "",
               "Camera model. synth: 'deep3d' (the default: Deep3DFaceRecon's 224 crop, pinhole, "
               "focal 1015 px scaled by size/224, face at ~1 m) or 'weak_perspective' (scaled "

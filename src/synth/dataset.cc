@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -376,6 +377,7 @@ void ShardTimings::Add(const ShardTimings& o) {
   render_seconds += o.render_seconds;
   compress_seconds += o.compress_seconds;
   write_seconds += o.write_seconds;
+  device_seconds += o.device_seconds;
   wall_seconds += o.wall_seconds;
   raw_bytes += o.raw_bytes;
   stored_bytes += o.stored_bytes;
@@ -415,9 +417,11 @@ int64_t NumShards(int64_t count, int64_t samples_per_shard) {
 Status WriteShard(const std::string& path, const models::MorphableModel& model,
                   const Sampler& sampler, const Backgrounds* backgrounds, const SetInfo& info,
                   int64_t begin, int64_t end, ThreadPool* pool,
-                  const std::function<void(int64_t)>& on_samples_done, ShardTimings* timings) {
+                  const std::function<void(int64_t)>& on_samples_done, ShardTimings* timings,
+                  RenderDevice device) {
   const auto wall_start = Clock::now();
   if (end <= begin) return InvalidArgumentError("synth: empty shard " + path);
+  MORPHFIT_RETURN_IF_ERROR(CheckRenderDevice(device));
   ShardTimings t;
   const SamplerOptions& o = sampler.options();
   const int size = o.size;
@@ -461,6 +465,11 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   const SampleContext context(model);
+  // Off the CPU path, each block's faces are rendered together (device_render.h) and the
+  // workers only encode them.
+  std::unique_ptr<BlockRenderer> block_renderer;
+  if (device != RenderDevice::kCpu) block_renderer = std::make_unique<BlockRenderer>(context, device);
+  std::vector<const SampleSpec*> block_specs;
   Records records;
   FaceParams layout;
   std::vector<PendingSample> pending;
@@ -484,6 +493,12 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
     for (const PendingSample& s : pending) block_params.push_back(&s.spec.params);
     const double g0 = ProcessCpuSeconds();
     context.EvaluateGeometry(block_params, p, &geometry);
+    if (block_renderer) {
+      block_specs.clear();
+      for (const PendingSample& s : pending) block_specs.push_back(&s.spec);
+      MORPHFIT_RETURN_IF_ERROR(block_renderer->Render(block_specs, geometry, p));
+      t.device_seconds += block_renderer->device_seconds();
+    }
     t.render_seconds += ProcessCpuSeconds() - g0;
 
     // Writes sample k of the block (on the writing worker; HDF5 calls are never concurrent).
@@ -514,7 +529,10 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
       PendingSample& s = pending[j];
       const double t0 = ThreadCpuSeconds();
       StatusOr<EncodedSample> r =
-          RenderSample(context, s.spec, geometry, static_cast<int>(j), backgrounds, o.specular);
+          block_renderer
+              ? block_renderer->Encode(static_cast<int>(j), backgrounds, o.specular)
+              : RenderSample(context, s.spec, geometry, static_cast<int>(j), backgrounds,
+                             o.specular);
       const double t1 = ThreadCpuSeconds();
       s.render_seconds += t1 - t0;
       if (r.ok()) {
@@ -609,6 +627,7 @@ StatusOr<SetSummary> GenerateSet(const models::MorphableModel& model, const Samp
       options.shard.index >= options.shard.count) {
     return InvalidArgumentError("synth: bad shard " + options.shard.ToString());
   }
+  MORPHFIT_RETURN_IF_ERROR(CheckRenderDevice(options.device));
   MORPHFIT_RETURN_IF_ERROR(MakeDirectories(options.output_dir));
   // The manifest pins what the folder holds: a resumed or sharded job must make the same set.
   const std::string manifest_path = options.output_dir + "/synth.json";
@@ -653,7 +672,7 @@ StatusOr<SetSummary> GenerateSet(const models::MorphableModel& model, const Samp
     const int64_t end = std::min(info.total_count, begin + info.samples_per_shard);
     const std::string path = options.output_dir + "/" + ShardFileName(s, summary.num_shards);
     const Status st = WriteShard(path, model, sampler, backgrounds, info, begin, end, pool,
-                                 on_samples_done, &summary.timings);
+                                 on_samples_done, &summary.timings, options.device);
     if (st.ok()) {
       ++summary.shards_written;
     } else {

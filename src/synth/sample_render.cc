@@ -76,9 +76,8 @@ void Levels(const float* values, int count, const float gain[3], int top, int32_
 // applies the renderer's landmark visibility rule against the rendered depth buffer.
 // `points`: 3 model-frame coordinates per landmark.
 void ProjectLandmarks(const FaceParams& params, const float* points, int count,
-                      const render::VisibilityBuffer& visibility,
-                      const render::RenderOptions& options, bool with_depth, float* out,
-                      uint8_t* visible) {
+                      const RenderedFace& face, const render::RenderOptions& options,
+                      bool with_depth, float* out, uint8_t* visible) {
   float R[9], t[3], camera[3];
   const float w[3] = {float(params.rotation[0]), float(params.rotation[1]),
                       float(params.rotation[2])};
@@ -101,11 +100,11 @@ void ProjectLandmarks(const FaceParams& params, const float* points, int count,
     visible[k] = 0;
     const long px = std::lround(uv[0]), py = std::lround(uv[1]);
     if (!std::isfinite(uv[0]) || !std::isfinite(uv[1]) || px < 0 || py < 0 ||
-        px >= visibility.width || py >= visibility.height) {
+        px >= face.width || py >= face.height) {
       continue;
     }
     if (perspective && !(pc[2] > options.z_near_mm)) continue;
-    const float surface = visibility.depth[static_cast<size_t>(py) * visibility.width + px];
+    const float surface = face.depth[static_cast<size_t>(py) * face.width + px];
     visible[k] = !(surface < pc[2] - options.landmark_depth_tolerance_mm) ? 1 : 0;
   }
 }
@@ -380,9 +379,8 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   return RenderSample(context, spec, geometry, 0, backgrounds, has_specular);
 }
 
-StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
-                                     const GeometryBlock& geometry, int column,
-                                     const Backgrounds* backgrounds, bool has_specular) {
+Status CheckSampleGeometry(const SampleContext& context, const SampleSpec& spec,
+                           const GeometryBlock& geometry, int column) {
   const models::MorphableModel& model = context.model();
   // The checks render::Render makes on the full parameters (the render model has no modes).
   MORPHFIT_RETURN_IF_ERROR(spec.params.Validate("render parameters"));
@@ -395,30 +393,86 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
     return InvalidArgumentError("synth: geometry block does not hold sample column " +
                                 std::to_string(column) + " of this model");
   }
-  // Render the given geometry: a model without modes whose means are this sample's shape and
-  // albedo, and the parameters without coefficients (render::Render's product is then the
-  // mean itself, so the result is that of render::Render(model, spec.params)).
-  std::unique_ptr<models::MorphableModel> render_model = context.AcquireRenderModel();
-  render_model->shape_mean = geometry.shape.col(column);
-  render_model->albedo_mean = geometry.albedo.col(column);
+  return OkStatus();
+}
+
+namespace {
+
+// The sample's parameters without coefficients: with a render model (no modes) whose means are
+// the sample's shape and albedo, render::Render / ComputeGeometry's product is then the mean
+// itself, so the result is that of render::Render(model, spec.params).
+FaceParams PosedParams(const SampleSpec& spec) {
   FaceParams posed = spec.params;
   posed.identity.resize(0);
   posed.expression.resize(0);
   posed.albedo.resize(0);
-  const render::RenderOptions options = RenderOptionsFor(spec);
-  StatusOr<render::RenderResult> rendered = render::Render(*render_model, posed, options, nullptr);
+  return posed;
+}
+
+}  // namespace
+
+std::unique_ptr<models::MorphableModel> SampleContext::RenderModelFor(
+    const GeometryBlock& geometry, int column) const {
+  std::unique_ptr<models::MorphableModel> m = AcquireRenderModel();
+  m->shape_mean = geometry.shape.col(column);
+  m->albedo_mean = geometry.albedo.col(column);
+  return m;
+}
+
+StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext& context,
+                                                            const SampleSpec& spec,
+                                                            const GeometryBlock& geometry,
+                                                            int column) {
+  MORPHFIT_RETURN_IF_ERROR(CheckSampleGeometry(context, spec, geometry, column));
+  std::unique_ptr<models::MorphableModel> m = context.RenderModelFor(geometry, column);
+  StatusOr<render::FaceGeometry<float>> g =
+      render::ComputeGeometry<float>(*m, PosedParams(spec), nullptr);
+  context.ReleaseRenderModel(std::move(m));
+  return g;
+}
+
+StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
+                                     const GeometryBlock& geometry, int column,
+                                     const Backgrounds* backgrounds, bool has_specular) {
+  MORPHFIT_RETURN_IF_ERROR(CheckSampleGeometry(context, spec, geometry, column));
+  std::unique_ptr<models::MorphableModel> render_model = context.RenderModelFor(geometry, column);
+  StatusOr<render::RenderResult> rendered =
+      render::Render(*render_model, PosedParams(spec), RenderOptionsFor(spec), nullptr);
   context.ReleaseRenderModel(std::move(render_model));
   MORPHFIT_RETURN_IF_ERROR(rendered.status());
-  render::RenderResult r = std::move(rendered).value();
+  render::RenderResult& r = rendered.value();
+  RenderedFace face;
+  face.width = r.width;
+  face.height = r.height;
+  face.image = r.image.data();
+  face.mask = r.mask.data();
+  face.normals = r.normals.data();
+  face.albedo = r.albedo.data();
+  face.shading = r.shading.data();
+  face.specular = r.specular.data();
+  face.depth = r.visibility.depth.data();
+  return EncodeRenderedSample(context, spec, face, backgrounds, has_specular);
+}
+
+StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
+                                             const RenderedFace& r,
+                                             const Backgrounds* backgrounds, bool has_specular) {
+  if (r.width <= 0 || r.image == nullptr || r.mask == nullptr || r.normals == nullptr ||
+      r.albedo == nullptr || r.shading == nullptr || r.specular == nullptr ||
+      r.depth == nullptr) {
+    return InvalidArgumentError("synth: sample " + std::to_string(spec.index) +
+                                ": no rendered face to encode");
+  }
   const int size = r.width;
   if (r.height != size) return InvalidArgumentError("synth: samples are square");
   const size_t n = static_cast<size_t>(size) * size;
+  const render::RenderOptions options = RenderOptionsFor(spec);
 
   // Composite the face over the background, then augment. A flat colour is written into the
   // rendered image's background pixels in place (the same values as RenderBackground's).
   cv::Mat composite;  // CV_32FC3
   if (spec.background.kind == BackgroundKind::kFlat) {
-    float* p = r.image.data();
+    float* p = r.image;
     for (size_t i = 0; i < n; ++i) {
       if (r.mask[i]) continue;
       for (int c = 0; c < 3; ++c) p[3 * i + c] = spec.background.color[c];
@@ -438,7 +492,7 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   s.size = size;
   s.has_specular = has_specular;
   s.image.assign(image.ptr<uint8_t>(), image.ptr<uint8_t>() + 3 * n);
-  s.mask = r.mask;
+  s.mask.assign(r.mask, r.mask + n);
   s.depth.resize(n);
   s.normals.resize(3 * n);
   s.albedo.resize(3 * n);
@@ -447,7 +501,7 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   // Whole maps first (loops that vectorise), then the face-dependent ones per pixel, where
   // every map is also set to 0 off the face.
   for (size_t i = 0; i < 3 * n; ++i) s.albedo[i] = ToByte(r.albedo[i]);
-  FloatsToHalves(r.shading.data(), 3 * n, s.shading.data());
+  FloatsToHalves(r.shading, 3 * n, s.shading.data());
   if (has_specular) {
     for (size_t i = 0; i < n; ++i) s.specular[i] = ToByte(r.specular[i]);
   }
@@ -462,7 +516,7 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
       if (has_specular) s.specular[i] = 0;
       continue;
     }
-    s.depth[i] = FloatToHalf(r.visibility.depth[i] - z0);
+    s.depth[i] = FloatToHalf(r.depth[i] - z0);
     for (int c = 0; c < 3; ++c) s.normals[3 * i + c] = ToByte(0.5f * (r.normals[3 * i + c] + 1.0f));
   }
 
@@ -471,7 +525,7 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   const int L = models::kNumLandmarks;
   s.landmarks_3d.resize(3 * L);
   s.landmarks_3d_visible.resize(L);
-  ProjectLandmarks(spec.params, vertices.data(), L, r.visibility, options, true,
+  ProjectLandmarks(spec.params, vertices.data(), L, r, options, true,
                    s.landmarks_3d.data(), s.landmarks_3d_visible.data());
   // 2D style: the jaw's silhouette vertices, positions looked up in the evaluated block.
   const std::vector<int> rows = context.SilhouetteRows(spec.params, vertices);
@@ -481,7 +535,7 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   }
   s.landmarks_2d.resize(2 * L);
   s.landmarks_2d_visible.resize(L);
-  ProjectLandmarks(spec.params, points_2d.data(), L, r.visibility, options, false,
+  ProjectLandmarks(spec.params, points_2d.data(), L, r, options, false,
                    s.landmarks_2d.data(), s.landmarks_2d_visible.data());
 
   const Eigen::VectorXd flat = spec.params.ToFlat();

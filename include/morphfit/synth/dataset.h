@@ -19,6 +19,7 @@
 #include "morphfit/core/status.h"
 #include "morphfit/core/thread_pool.h"
 #include "morphfit/models/morphable_model.h"
+#include "morphfit/synth/device_render.h"
 #include "morphfit/synth/sample_render.h"
 #include "morphfit/synth/sampler.h"
 
@@ -45,6 +46,8 @@ struct ShardTimings {
   double render_seconds = 0.0;    // sampling + shape/albedo blocks + rendering + encoding: CPU
   double compress_seconds = 0.0;  // shuffle + deflate: thread CPU time, summed over workers
   double write_seconds = 0.0;     // HDF5 calls (chunks by the writing worker, tables, close), wall
+  double device_seconds = 0.0;    // --device cuda: the batched render calls (upload, kernels,
+                                  // download), wall; their host-side inputs are in render_seconds
   double wall_seconds = 0.0;      // the whole shard, wall
   int64_t raw_bytes = 0;          // large datasets before compression
   int64_t stored_bytes = 0;       // after compression
@@ -61,14 +64,19 @@ int64_t NumShards(int64_t count, int64_t samples_per_shard);
 // Writes samples [begin, end) of the set into `path` (atomically). `pool` renders and
 // compresses samples in parallel (null = the calling thread); the file's contents do not depend
 // on the thread count. `on_samples_done(n)` is called from the calling thread after each batch.
+// `device` renders the samples (device_render.h): on kCuda each block's faces go to the device
+// in one batched call, then are encoded and compressed on the pool; unavailable, it is an error
+// before the file is created.
 Status WriteShard(const std::string& path, const models::MorphableModel& model,
                   const Sampler& sampler, const Backgrounds* backgrounds, const SetInfo& info,
                   int64_t begin, int64_t end, ThreadPool* pool,
-                  const std::function<void(int64_t)>& on_samples_done, ShardTimings* timings);
+                  const std::function<void(int64_t)>& on_samples_done, ShardTimings* timings,
+                  RenderDevice device = RenderDevice::kCpu);
 
 struct SetOptions {
   std::string output_dir;
   Shard shard;  // which shard files this job writes (round-robin over shard indices)
+  RenderDevice device = RenderDevice::kCpu;  // checked before anything is written
 };
 
 struct SetSummary {
@@ -82,7 +90,8 @@ struct SetSummary {
 
 // Writes (or checks) the manifest `synth.json` in output_dir, then every missing shard of this
 // job. A shard that fails is recorded in the summary and the job goes on. Errors: an
-// output_dir whose manifest describes a different set, count <= 0, samples_per_shard <= 0.
+// output_dir whose manifest describes a different set, count <= 0, samples_per_shard <= 0, a
+// render device that is not available (before the folder or any file is made).
 // `on_samples_done` as for WriteShard; `total_for_progress` receives the number of samples
 // this call will generate before the first shard starts.
 StatusOr<SetSummary> GenerateSet(const models::MorphableModel& model, const Sampler& sampler,

@@ -26,6 +26,7 @@
 #include "morphfit/core/status.h"
 #include "morphfit/core/thread_pool.h"
 #include "morphfit/models/morphable_model.h"
+#include "morphfit/render/renderer.h"
 #include "morphfit/synth/sampler.h"
 
 namespace morphfit::synth {
@@ -72,6 +73,22 @@ struct EncodedSample {
   std::vector<float> landmarks_3d;  // 68 * 3
   std::vector<uint8_t> landmarks_3d_visible;  // 68
   std::vector<double> params;       // FaceParams::ToFlat()
+};
+
+// One rendered face as the encoder reads it (borrowed arrays of width x height pixels, with the
+// meanings of render::RenderResult): image RGB composited over the renderer's background, mask
+// (1 = face), view-frame unit normals, albedo, SH shading, specular, and the camera z (mm) of the
+// visible surface (+inf off the face). `image` is written in place: a flat background is
+// composited into it.
+struct RenderedFace {
+  int width = 0, height = 0;
+  float* image = nullptr;
+  const uint8_t* mask = nullptr;
+  const float* normals = nullptr;
+  const float* albedo = nullptr;
+  const float* shading = nullptr;
+  const float* specular = nullptr;
+  const float* depth = nullptr;
 };
 
 // Per-vertex shape (mm, model frame) and albedo (RGB, unclamped) of a block of samples, 3N x
@@ -121,9 +138,15 @@ class SampleContext {
   // sample's evaluated shape and albedo, so that render::Render renders given geometry.
   std::unique_ptr<models::MorphableModel> AcquireRenderModel() const;
   void ReleaseRenderModel(std::unique_ptr<models::MorphableModel> m) const;
+  // The render model with column `column` of `geometry` as its means (acquired: release it).
+  std::unique_ptr<models::MorphableModel> RenderModelFor(const GeometryBlock& geometry,
+                                                         int column) const;
   friend StatusOr<EncodedSample> RenderSample(const SampleContext&, const SampleSpec&,
                                               const GeometryBlock&, int,
                                               const Backgrounds*, bool);
+  friend StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&,
+                                                                     const SampleSpec&,
+                                                                     const GeometryBlock&, int);
 
   const models::MorphableModel* model_;
   mutable std::mutex render_models_mutex_;
@@ -148,6 +171,26 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
 // The same with a context made for this one call.
 StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular);
+
+// The checks RenderSample makes before rendering: parameters finite, block sizes the model's,
+// `column` a column of `geometry` with the model's row count.
+Status CheckSampleGeometry(const SampleContext& context, const SampleSpec& spec,
+                           const GeometryBlock& geometry, int column);
+// The per-vertex arrays render::Render computes for sample `spec` before rasterizing
+// (render::ComputeGeometry: pixels, camera-frame points, view-frame normals, albedo, lighting),
+// with its shape and albedo taken from column `column` of `geometry`; what the batched device
+// path (device_render.h) uploads. Errors as CheckSampleGeometry.
+StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext& context,
+                                                            const SampleSpec& spec,
+                                                            const GeometryBlock& geometry,
+                                                            int column);
+// The second half of RenderSample, shared by the CPU and device paths: composites `face` over
+// the sample's background, augments, converts every channel to its stored type (0 off the
+// face), projects the 68 landmarks of both styles with the renderer's visibility rule against
+// face.depth, and records the parameters. face.width must equal face.height.
+StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
+                                             const RenderedFace& face,
+                                             const Backgrounds* backgrounds, bool has_specular);
 
 // True if `model` has the 17 jaw contour lines the 2D-style landmarks need.
 bool HasContourLines(const models::MorphableModel& model);
