@@ -414,6 +414,14 @@ int64_t NumShards(int64_t count, int64_t samples_per_shard) {
   return (count + samples_per_shard - 1) / samples_per_shard;
 }
 
+int SamplesPerBlock(RenderDevice device, int image_size) {
+  constexpr int kBlock = 32;
+  constexpr int64_t kMaxBatchPixels = int64_t{1} << 22;
+  if (device == RenderDevice::kCpu) return kBlock;
+  const int64_t per_face = std::max<int64_t>(1, int64_t{image_size} * image_size);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(kBlock, kMaxBatchPixels / per_face)));
+}
+
 Status WriteShard(const std::string& path, const models::MorphableModel& model,
                   const Sampler& sampler, const Backgrounds* backgrounds, const SetInfo& info,
                   int64_t begin, int64_t end, ThreadPool* pool,
@@ -459,9 +467,11 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   // once per block, not once per sample; rows split over the pool), then its samples are
   // rendered and compressed in parallel, and whichever worker completes the next sample in
   // order writes it (and any later ones already done) while the others go on rendering. The
-  // block size is a constant, not the thread count's, although a sample's values do not depend
-  // on its block (sample_render.h, SampleContext::EvaluateGeometry).
-  constexpr int64_t kBlock = 32;
+  // block size depends on the device and image size only (SamplesPerBlock), never on the
+  // thread count, although a sample's values do not depend on its block (sample_render.h,
+  // SampleContext::EvaluateGeometry). On a device, the block's faces are rendered first, in one
+  // batched call, and the workers encode them.
+  const int64_t block = SamplesPerBlock(device, size);
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   const SampleContext context(model);
@@ -480,8 +490,8 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   size_t next = 0;            // next sample of the block to write
   Status write_status;        // first failure; only the writing worker touches it
   double write_wall = 0.0;    // likewise
-  for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
-    const int64_t b1 = std::min(end, b0 + kBlock);
+  for (int64_t b0 = begin; b0 < end; b0 += block) {
+    const int64_t b1 = std::min(end, b0 + block);
     const size_t m = static_cast<size_t>(b1 - b0);
     pending.assign(m, PendingSample());
     p->ParallelFor(0, static_cast<int64_t>(m), [&](int64_t j) {

@@ -137,6 +137,21 @@ TEST_F(SynthTest, CudaWithoutADeviceIsRefusedBeforeAnythingIsWritten) {
   EXPECT_TRUE(RenderDeviceAvailable(RenderDevice::kCpuBatch, nullptr));
 }
 
+// Device blocks hold at most 2^22 pixels (and 32 samples, the CPU's block); at least one.
+TEST(SynthDeviceTest, DeviceBlocksAreBoundedInPixels) {
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCpu, 4096), 32);
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCuda, 224), 32);
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCuda, 362), 32);
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCuda, 363), 31);
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCpuBatch, 512), 16);
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCuda, 2048), 1);
+  EXPECT_EQ(SamplesPerBlock(RenderDevice::kCuda, 4096), 1);
+  for (int size : {16, 100, 224, 300, 700, 1500, 4096}) {
+    const int b = SamplesPerBlock(RenderDevice::kCuda, size);
+    EXPECT_TRUE(b == 1 || int64_t{b} * size * size <= (int64_t{1} << 22)) << size;
+  }
+}
+
 TEST(SynthDeviceTest, ParsesTheCommandLineDevices) {
   auto cpu = ParseRenderDevice("cpu");
   auto cuda = ParseRenderDevice("cuda");

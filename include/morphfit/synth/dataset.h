@@ -73,6 +73,13 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
                   const std::function<void(int64_t)>& on_samples_done, ShardTimings* timings,
                   RenderDevice device = RenderDevice::kCpu);
 
+// Samples per block in WriteShard (shapes and albedos evaluated together; on a device, the
+// faces of one batched render call): 32 on the CPU; on a device at most 32 and at most 2^22
+// pixels (32 faces up to 362 px, 16 at 512 px, one from 2048 px), which bounds the batch's
+// host and device memory (about 80 B per pixel each) at large sizes. A sample's values do not
+// depend on its block.
+int SamplesPerBlock(RenderDevice device, int image_size);
+
 struct SetOptions {
   std::string output_dir;
   Shard shard;  // which shard files this job writes (round-robin over shard indices)
