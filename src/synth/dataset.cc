@@ -419,7 +419,8 @@ int SamplesPerBlock(RenderDevice device, int image_size) {
   constexpr int64_t kMaxBatchPixels = int64_t{1} << 22;
   if (device == RenderDevice::kCpu) return kBlock;
   const int64_t per_face = std::max<int64_t>(1, int64_t{image_size} * image_size);
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(kBlock, kMaxBatchPixels / per_face)));
+  const int64_t faces = std::min<int64_t>(kBlock, kMaxBatchPixels / per_face);
+  return static_cast<int>(std::max<int64_t>(1, faces));
 }
 
 Status WriteShard(const std::string& path, const models::MorphableModel& model,
@@ -478,7 +479,9 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   // Off the CPU path, each block's faces are rendered together (device_render.h) and the
   // workers only encode them.
   std::unique_ptr<BlockRenderer> block_renderer;
-  if (device != RenderDevice::kCpu) block_renderer = std::make_unique<BlockRenderer>(context, device);
+  if (device != RenderDevice::kCpu) {
+    block_renderer = std::make_unique<BlockRenderer>(context, device);
+  }
   std::vector<const SampleSpec*> block_specs;
   Records records;
   FaceParams layout;
