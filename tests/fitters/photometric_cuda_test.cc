@@ -42,23 +42,12 @@ constexpr double kNoise = 0.005;
 TEST(PhotometricCudaTest, NormalEquationsMatchTheCpu) {
   MORPHFIT_SKIP_WITHOUT_PHOTOMETRIC_CUDA();
   const testing::PhotometricProblem pb = testing::MakePhotometricProblem(96, kNoise, 4);
-  const models::MorphableModel& m = PhotoSample();
-  const render::JacobianModel jm = render::MakeJacobianModel(m);
-  FaceParams p = pb.start;
-  for (int i = 0; i < p.albedo.size(); ++i) p.albedo[i] = 0.3 * std::cos(2.0 + i);
-  render::RenderOptions ro;
-  ro.specular_intensity = 0.2f;
-  const render::VisibilityBuffer vis = render::Render(m, p, ro, nullptr).value().visibility;
-  render::PhotometricOptions photo;
-  photo.loss = render::RobustLoss::kHuber;
-  photo.loss_scale = 0.05;
   ThreadPool pool(2);
-  const render::NormalEquations cpu =
-      render::AccumulatePhotometric(m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(), ro,
-                                    photo, &pool)
-          .value();
-  const StatusOr<render::NormalEquations> gpu = AccumulatePhotometricCuda(
-      m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(), ro, photo, &pool);
+  const testing::NormalEquationsCase c = testing::MakeNormalEquationsCase(pb, &pool);
+  const render::NormalEquations& cpu = c.cpu;
+  const StatusOr<render::NormalEquations> gpu =
+      AccumulatePhotometricCuda(PhotoSample(), c.jm, c.params, c.vis, pb.image.rgb.data(),
+                                pb.image.weights.data(), c.render_options, c.photo, &pool);
   ASSERT_TRUE(gpu.ok()) << gpu.status().message();
   ASSERT_GT(cpu.num_pixels, 1000);
   EXPECT_EQ(gpu->num_pixels, cpu.num_pixels);

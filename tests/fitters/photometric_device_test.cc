@@ -37,30 +37,19 @@ constexpr double kRelTolerance = 1e-4;
 TEST(PhotometricDeviceTest, DenseFaceArraysGiveTheFusedCpuSums) {
   const auto& pb = Problem();
   const models::MorphableModel& m = PhotoSample();
-  const render::JacobianModel jm = render::MakeJacobianModel(m);
-  FaceParams p = pb.start;  // off the optimum: non-zero residuals, Huber active on some pixels
-  for (int i = 0; i < kNumLighting; ++i) p.lighting[i] += 0.05 * std::sin(1.0 + i);
-  for (int i = 0; i < p.albedo.size(); ++i) p.albedo[i] = 0.3 * std::cos(2.0 + i);
-  render::RenderOptions ro;
-  ro.specular_intensity = 0.2f;  // the specular seeds too
-  const render::VisibilityBuffer vis = render::Render(m, p, ro, nullptr).value().visibility;
-  render::PhotometricOptions photo;
-  photo.loss = render::RobustLoss::kHuber;
-  photo.loss_scale = 0.05;
   ThreadPool pool(2);
-  const render::NormalEquations cpu =
-      render::AccumulatePhotometric(m, jm, p, vis, pb.image.rgb.data(), pb.image.weights.data(), ro,
-                                    photo, &pool)
-          .value();
+  const testing::NormalEquationsCase c = testing::MakeNormalEquationsCase(pb, &pool);
+  const render::VisibilityBuffer& vis = c.vis;
+  const render::NormalEquations& cpu = c.cpu;
   const render::DenseJacobianFace face =
-      render::ComputeDenseJacobianFace(m, jm, p, vis, ro, &pool).value();
+      render::ComputeDenseJacobianFace(m, c.jm, c.params, vis, c.render_options, &pool).value();
   // Every vertex of a visible triangle has a slot (what the CUDA kernel reads).
   ASSERT_GT(face.num_slots(), 0);
   for (int32_t f : vis.triangle) {
     if (f < 0) continue;
     for (int k = 0; k < 3; ++k) ASSERT_GE(face.vertex_slot[m.triangles(k, f)], 0);
   }
-  const math::PixelJacobianInputs<float> j = face.Inputs(m, jm);
+  const math::PixelJacobianInputs<float> j = face.Inputs(m, c.jm);
   const int P = j.layout.total;
   ASSERT_EQ(P, render::ParamLayout::For(m).total);
   std::vector<double> jtj(static_cast<size_t>(P) * P, 0.0), jtr(P, 0.0);
@@ -69,7 +58,7 @@ TEST(PhotometricDeviceTest, DenseFaceArraysGiveTheFusedCpuSums) {
   int num_pixels = 0;
   math::AccumulateNormalEquationsReference(
       j, vis.triangle.data(), vis.width, vis.height, pb.image.rgb.data(), pb.image.weights.data(),
-      photo.loss, photo.loss_scale, rows.data(), jtj.data(), jtr.data(), &cost, &num_pixels);
+      c.photo.loss, c.photo.loss_scale, rows.data(), jtj.data(), jtr.data(), &cost, &num_pixels);
   ASSERT_GT(num_pixels, 500);
   EXPECT_EQ(cpu.num_pixels, num_pixels);
   EXPECT_NEAR(cpu.cost, cost, 1e-5 * cost);

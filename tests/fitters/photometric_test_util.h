@@ -15,6 +15,8 @@
 #include "morphfit/fitters/photometric_fit.h"
 #include "morphfit/math/rotation.h"
 #include "morphfit/models/sample_model.h"
+#include "morphfit/core/thread_pool.h"
+#include "morphfit/render/jacobian.h"
 #include "morphfit/render/renderer.h"
 
 namespace morphfit::fitters::testing {
@@ -134,6 +136,36 @@ inline double MaskedPsnr(const FaceParams& params, const std::vector<float>& ref
     n += 3;
   }
   return 10.0 * std::log10(n / sq);
+}
+
+// One linearisation of `pb` for the normal-equation tests (CPU fused sums vs the dense arrays
+// the CUDA path uploads, vs the CUDA kernel): the start moved off the optimum (non-zero
+// residuals, Huber active on some pixels), specular on (its seeds too), the visibility of
+// that point, and the CPU's fused JᵀJ / Jᵀr on 2 threads.
+struct NormalEquationsCase {
+  render::JacobianModel jm;
+  FaceParams params;
+  render::RenderOptions render_options;
+  render::VisibilityBuffer vis;
+  render::PhotometricOptions photo;
+  render::NormalEquations cpu;
+};
+
+inline NormalEquationsCase MakeNormalEquationsCase(const PhotometricProblem& pb, ThreadPool* pool) {
+  const models::MorphableModel& m = PhotoSample();
+  NormalEquationsCase c;
+  c.jm = render::MakeJacobianModel(m);
+  c.params = pb.start;
+  for (int i = 0; i < kNumLighting; ++i) c.params.lighting[i] += 0.05 * std::sin(1.0 + i);
+  for (int i = 0; i < c.params.albedo.size(); ++i) c.params.albedo[i] = 0.3 * std::cos(2.0 + i);
+  c.render_options.specular_intensity = 0.2f;
+  c.vis = render::Render(m, c.params, c.render_options, nullptr).value().visibility;
+  c.photo.loss = render::RobustLoss::kHuber;
+  c.photo.loss_scale = 0.05;
+  c.cpu = render::AccumulatePhotometric(m, c.jm, c.params, c.vis, pb.image.rgb.data(),
+                                        pb.image.weights.data(), c.render_options, c.photo, pool)
+              .value();
+  return c;
 }
 
 }  // namespace morphfit::fitters::testing
