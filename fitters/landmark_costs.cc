@@ -23,19 +23,52 @@ GatheredVertices GatheredVertices::Make(const models::MorphableModel& model,
   return g;
 }
 
+namespace {
+
+// out[c] += (row c of the 3 x k row-major block) . coeffs, the three rows in one pass over the
+// coefficients with four-lane partial sums (Eigen's three separate dot products cost ~12% of a
+// BFM-size fit; a plain loop is vectorised by transposing).
+void AddRowProducts(const double* rows, int k, const double* coeffs, double out[3]) {
+  using Lanes = Eigen::Array4d;
+  const double* r0 = rows;
+  const double* r1 = rows + k;
+  const double* r2 = rows + 2 * k;
+  Lanes a0 = Lanes::Zero(), a1 = Lanes::Zero(), a2 = Lanes::Zero();
+  int i = 0;
+  for (; i + 4 <= k; i += 4) {
+    const Lanes c = Eigen::Map<const Lanes>(coeffs + i);
+    a0 += Eigen::Map<const Lanes>(r0 + i) * c;
+    a1 += Eigen::Map<const Lanes>(r1 + i) * c;
+    a2 += Eigen::Map<const Lanes>(r2 + i) * c;
+  }
+  double s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum();
+  for (; i < k; ++i) {
+    s0 += r0[i] * coeffs[i];
+    s1 += r1[i] * coeffs[i];
+    s2 += r2[i] * coeffs[i];
+  }
+  out[0] += s0;
+  out[1] += s1;
+  out[2] += s2;
+}
+
+}  // namespace
+
 Eigen::Vector3d GatheredVertices::Point(int slot, const double* identity_coeffs,
                                         const double* expression_coeffs) const {
-  // Three dot products on contiguous rows (not Eigen's general matrix-vector path).
   Eigen::Vector3d p = mean.segment<3>(3 * slot);
   if (num_identity() > 0) {
-    const Eigen::Map<const Eigen::RowVectorXd> alpha(identity_coeffs, num_identity());
-    for (int c = 0; c < 3; ++c) p[c] += identity.row(3 * slot + c).dot(alpha);
+    AddRowProducts(identity.row(3 * slot).data(), num_identity(), identity_coeffs, p.data());
   }
   if (num_expression() > 0) {
-    const Eigen::Map<const Eigen::RowVectorXd> beta(expression_coeffs, num_expression());
-    for (int c = 0; c < 3; ++c) p[c] += expression.row(3 * slot + c).dot(beta);
+    AddRowProducts(expression.row(3 * slot).data(), num_expression(), expression_coeffs,
+                   p.data());
   }
   return p;
+}
+
+RotationTerms::RotationTerms(const double* axis_angle) {
+  math::AxisAngleToRotationWithJacobian(axis_angle, R, dR);
 }
 
 void ToImageScale(const Eigen::Vector3d& translation, double focal_px, double reference_px,
@@ -97,24 +130,17 @@ void LandmarkReprojectionCost::set_slot(int slot) {
   slot_ = slot;
 }
 
-bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double* residuals,
-                                        double** jacobians) const {
-  const int k_id = vertices_->num_identity();
-  const int k_exp = vertices_->num_expression();
-  const double* rotation = parameters[0];
-  const double* translation = parameters[1];
-  const double* camera = parameters[2];
-  const int id_block = 3;
-  const int exp_block = k_id > 0 ? 4 : 3;
-  const double* alpha = k_id > 0 ? parameters[id_block] : nullptr;
-  const double* beta = k_exp > 0 ? parameters[exp_block] : nullptr;
-
-  const Eigen::Vector3d point_model = vertices_->Point(slot_, alpha, beta);
-  double R[9], dR[3][9];
-  math::AxisAngleToRotationWithJacobian(rotation, R, dR);
+bool LandmarkReprojectionCost::Linearize(const RotationTerms& rotation, const double* translation,
+                                         const double* camera, const double* identity_coeffs,
+                                         const double* expression_coeffs, bool partials,
+                                         LandmarkPartials* out) const {
+  const double* R = rotation.R;
+  const Eigen::Vector3d point_model = vertices_->Point(slot_, identity_coeffs, expression_coeffs);
   // D = d(uv) / d(point): of the camera-frame point (FaceParams' cameras) or of the rotated
   // point R x (kPinholeImageScale); dview, dcamera: of blocks 1 and 2.
-  double uv[2], duv_dpoint[6], dview[6], dcamera[6];
+  double uv[2], duv_dpoint[6];
+  double* dview = out->view;
+  double* dcamera = out->camera;
   if (projection_ == Projection::kPinholeImageScale) {
     double X[3];
     math::Rotate(R, point_model.data(), X);
@@ -127,65 +153,86 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
     const double a = (s * X[0] + px) * inv_w, b = (s * X[1] + py) * inv_w;  // uv - c
     uv[0] = camera[1] + a;
     uv[1] = camera[2] + b;
-    const double sw = s * inv_w;
-    duv_dpoint[0] = sw;  duv_dpoint[1] = 0.0; duv_dpoint[2] = -a * kappa * sw;
-    duv_dpoint[3] = 0.0; duv_dpoint[4] = sw;  duv_dpoint[5] = -b * kappa * sw;
-    // (p_x, p_y, s)
-    dview[0] = inv_w; dview[1] = 0.0;   dview[2] = (X[0] - a * kappa * X[2]) * inv_w;
-    dview[3] = 0.0;   dview[4] = inv_w; dview[5] = (X[1] - b * kappa * X[2]) * inv_w;
-    // (kappa = F / f, cx, cy)
-    const double sz = s * X[2] * inv_w * inv_reference_;
-    dcamera[0] = -a * sz; dcamera[1] = 1.0; dcamera[2] = 0.0;
-    dcamera[3] = -b * sz; dcamera[4] = 0.0; dcamera[5] = 1.0;
+    if (partials) {
+      const double sw = s * inv_w;
+      duv_dpoint[0] = sw;  duv_dpoint[1] = 0.0; duv_dpoint[2] = -a * kappa * sw;
+      duv_dpoint[3] = 0.0; duv_dpoint[4] = sw;  duv_dpoint[5] = -b * kappa * sw;
+      // (p_x, p_y, s)
+      dview[0] = inv_w; dview[1] = 0.0;   dview[2] = (X[0] - a * kappa * X[2]) * inv_w;
+      dview[3] = 0.0;   dview[4] = inv_w; dview[5] = (X[1] - b * kappa * X[2]) * inv_w;
+      // (kappa = F / f, cx, cy)
+      const double sz = s * X[2] * inv_w * inv_reference_;
+      dcamera[0] = -a * sz; dcamera[1] = 1.0; dcamera[2] = 0.0;
+      dcamera[3] = -b * sz; dcamera[4] = 0.0; dcamera[5] = 1.0;
+    }
   } else {
     const bool perspective = projection_ == Projection::kPinhole;
     double point_camera[3];
     math::RigidTransform(R, translation, point_model.data(), point_camera);
     if (perspective && !(point_camera[2] > kMinDepthMm)) return false;
-    math::Project(perspective, camera, point_camera, uv, duv_dpoint, dcamera);
-    std::copy(duv_dpoint, duv_dpoint + 6, dview);  // d(point_camera) / dt = I
+    math::Project(perspective, camera, point_camera, uv, partials ? duv_dpoint : nullptr,
+                  partials ? dcamera : nullptr);
+    if (partials) std::copy(duv_dpoint, duv_dpoint + 6, dview);  // d(point_camera) / dt = I
   }
-  residuals[0] = uv[0] - target_[0];
-  residuals[1] = uv[1] - target_[1];
-  if (jacobians == nullptr) return true;
+  out->residual[0] = uv[0] - target_[0];
+  out->residual[1] = uv[1] - target_[1];
+  if (!partials) return true;
 
   using Mat23 = Eigen::Matrix<double, 2, 3, Eigen::RowMajor>;
   const Eigen::Map<const Mat23> D(duv_dpoint);
-  if (jacobians[0] != nullptr) {
-    Eigen::Map<Mat23> J(jacobians[0]);
-    for (int j = 0; j < 3; ++j) {
-      double dp[3];
-      math::Rotate(dR[j], point_model.data(), dp);
-      J.col(j) = D * Eigen::Vector3d(dp[0], dp[1], dp[2]);
-    }
+  Eigen::Map<Mat23> J(out->rotation);
+  for (int j = 0; j < 3; ++j) {
+    double dp[3];
+    math::Rotate(rotation.dR[j], point_model.data(), dp);
+    J.col(j) = D * Eigen::Vector3d(dp[0], dp[1], dp[2]);
   }
-  if (jacobians[1] != nullptr) {
-    Eigen::Map<Mat23> J(jacobians[1]);
-    J = Eigen::Map<const Mat23>(dview);
+  // d(uv)/d(coefficients) = D R (3 x K rows of the slot).
+  Eigen::Map<Mat23>(out->point) = D * Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(R);
+  return true;
+}
+
+bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double* residuals,
+                                        double** jacobians) const {
+  const int k_id = vertices_->num_identity();
+  const int k_exp = vertices_->num_expression();
+  const int id_block = 3;
+  const int exp_block = k_id > 0 ? 4 : 3;
+  const RotationTerms rotation(parameters[0]);
+  LandmarkPartials d;
+  if (!Linearize(rotation, parameters[1], parameters[2], k_id > 0 ? parameters[id_block] : nullptr,
+                 k_exp > 0 ? parameters[exp_block] : nullptr, jacobians != nullptr, &d)) {
+    return false;
   }
-  if (jacobians[2] != nullptr) {
-    Eigen::Map<Mat23> J(jacobians[2]);
-    J = Eigen::Map<const Mat23>(dcamera);
-  }
-  // d(uv)/d(coefficients) = D R (3 x K rows of the slot): D R once, then the 2x3 * 3xK product
-  // row by row (Eigen's GEMM path would pack these tiny operands and dominated the whole fit).
-  const Mat23 DR = D * Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(R);
-  using RowMajor2X = Eigen::Matrix<double, 2, Eigen::Dynamic, Eigen::RowMajor>;
-  // Each Jacobian row as a combination of the slot's three contiguous basis rows.
-  auto basis_rows = [&](const GatheredVertices::RowMajorXd& basis, int k, double* out) {
-    Eigen::Map<RowMajor2X> J(out, 2, k);
-    const auto b = basis.middleRows<3>(3 * slot_);
+  residuals[0] = d.residual[0];
+  residuals[1] = d.residual[1];
+  if (jacobians == nullptr) return true;
+  if (jacobians[0] != nullptr) std::copy(d.rotation, d.rotation + 6, jacobians[0]);
+  if (jacobians[1] != nullptr) std::copy(d.view, d.view + 6, jacobians[1]);
+  if (jacobians[2] != nullptr) std::copy(d.camera, d.camera + 6, jacobians[2]);
+  // Each coefficient Jacobian row as a combination of the slot's three contiguous basis rows
+  // (Eigen's GEMM path would pack these tiny operands and dominated the whole fit).
+  auto basis_rows = [&](const GatheredVertices::RowMajorXd& basis, double* out) {
     for (int i = 0; i < 2; ++i) {
-      J.row(i).noalias() = DR(i, 0) * b.row(0) + DR(i, 1) * b.row(1) + DR(i, 2) * b.row(2);
+      CombineBasisRows(basis, slot_, d.point + 3 * i, 1.0, out + i * basis.cols());
     }
   };
   if (k_id > 0 && jacobians[id_block] != nullptr) {
-    basis_rows(vertices_->identity, k_id, jacobians[id_block]);
+    basis_rows(vertices_->identity, jacobians[id_block]);
   }
   if (k_exp > 0 && jacobians[exp_block] != nullptr) {
-    basis_rows(vertices_->expression, k_exp, jacobians[exp_block]);
+    basis_rows(vertices_->expression, jacobians[exp_block]);
   }
   return true;
+}
+
+void CombineBasisRows(const GatheredVertices::RowMajorXd& basis, int slot, const double* d,
+                      double scale, double* out) {
+  const int k = static_cast<int>(basis.cols());
+  const double* b0 = basis.row(3 * slot).data();
+  const double* b1 = b0 + k;
+  const double* b2 = b1 + k;
+  const double d0 = scale * d[0], d1 = scale * d[1], d2 = scale * d[2];
+  for (int c = 0; c < k; ++c) out[c] = d0 * b0[c] + d1 * b1[c] + d2 * b2[c];
 }
 
 CoefficientPriorCost::CoefficientPriorCost(int size, double weight)

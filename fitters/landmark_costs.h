@@ -43,6 +43,24 @@ struct GatheredVertices {
                         const double* expression_coeffs) const;
 };
 
+// The rotation of a parameter point expanded once for all its landmarks:
+// math::AxisAngleToRotationWithJacobian's R and dR / dw_j (row-major 3 x 3 each).
+struct RotationTerms {
+  double R[9];
+  double dR[3][9];
+
+  explicit RotationTerms(const double* axis_angle);
+};
+
+// One landmark's residual and its derivatives at a parameter point, before the chain rule
+// through the basis: d r / d (rotation, block 1, block 2) and D = d r / d (model point) (each
+// 2 x 3 row-major); d r / d coefficients = D times the slot's 3 basis rows.
+struct LandmarkPartials {
+  double residual[2];
+  double rotation[6], view[6], camera[6];
+  double point[6];
+};
+
 // Pinhole points nearer than this (mm, camera z) make the residual invalid: Ceres rejects the
 // step instead of following the projection through the singularity at z = 0.
 constexpr double kMinDepthMm = 1.0;
@@ -88,9 +106,18 @@ class LandmarkReprojectionCost final : public ceres::CostFunction {
   bool Evaluate(double const* const* parameters, double* residuals,
                 double** jacobians) const override;
 
+  // Evaluate's arithmetic with the rotation given (shared by every landmark of a point) and the
+  // coefficient Jacobians left to the caller (LandmarkPartials::point times the slot's basis
+  // rows): the own solver forms its rows from this. With partials false only the residual is
+  // set. False where Evaluate fails (a point behind the camera).
+  bool Linearize(const RotationTerms& rotation, const double* translation, const double* camera,
+                 const double* identity_coeffs, const double* expression_coeffs, bool partials,
+                 LandmarkPartials* out) const;
+
   void set_slot(int slot);
   int slot() const { return slot_; }
   const Eigen::Vector2d& target() const { return target_; }
+  const GatheredVertices& vertices() const { return *vertices_; }
 
  private:
   const GatheredVertices* vertices_;
@@ -99,6 +126,11 @@ class LandmarkReprojectionCost final : public ceres::CostFunction {
   double inv_reference_;  // 1 / F
   Eigen::Vector2d target_;
 };
+
+// out[c] = scale * (d[0] b0[c] + d[1] b1[c] + d[2] b2[c]), b0..b2 the slot's three basis rows
+// (K = basis.cols()): one landmark row's coefficient Jacobian from LandmarkPartials::point.
+void CombineBasisRows(const GatheredVertices::RowMajorXd& basis, int slot, const double* d,
+                      double scale, double* out);
 
 // Gaussian coefficient prior in sigma units: r_k = sqrt(weight) * c_k (k < size), so the cost
 // is weight / 2 * |c|^2 in the landmark residuals' units (px^2 per sigma^2).

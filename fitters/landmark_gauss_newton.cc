@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include <Eigen/Cholesky>
@@ -89,80 +90,102 @@ struct Layout {
   }
 };
 
+int CountRows(const LandmarkProblem& p) {
+  int m = 0;
+  for (int k = 0; k < kNumLandmarks; ++k) m += (*p.weights)[k] > 0.0 ? 2 : 0;
+  return m;
+}
+
+using MatrixView = Eigen::Map<Eigen::MatrixXd>;
+
+// Storage that only grows, handed out as a matrix of the size asked for: solves of different
+// sizes (the stages) and later fits reuse it without freeing.
+class Buffer {
+ public:
+  MatrixView View(int rows, int cols) {
+    const size_t size = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+    if (data_.size() < size) data_.resize(size);
+    return MatrixView(data_.data(), rows, cols);
+  }
+
+ private:
+  std::vector<double> data_;
+};
+
+// The large scratch of a solve (at n = 151: rows 164 KB, two matrices 182 KB each), kept per
+// thread across solves and fits. Allocated per solve, blocks this size come from mmap (or a
+// heap top that free() trims) and their page faults cost ~10% of a BFM-size fit.
+struct Workspace {
+  Buffer jt, a, damped;
+};
+
+Workspace& ThreadWorkspace() {
+  thread_local Workspace workspace;
+  return workspace;
+}
+
 // Scratch of one solve: the weighted rows transposed (column i = row i of sqrt(W) J, so that
 // each landmark writes contiguous memory) and the weighted residuals.
 struct Rows {
-  Eigen::MatrixXd jt;  // n x m
-  Eigen::VectorXd r;   // m
-  std::vector<double> block[5];
+  Rows(const LandmarkProblem& p, const Layout& layout, Buffer* storage)
+      : jt(storage->View(layout.n, CountRows(p))), r(jt.cols()) {
+    jt.setZero();
+    r.setZero();
+  }
+  MatrixView jt;      // n x m
+  Eigen::VectorXd r;  // m
 };
 
-// Energy (and with `rows`, the weighted Jacobian rows and residuals) at `s`.
+// Energy (and with `rows`, the weighted Jacobian rows and residuals) at `s`. The rotation is
+// expanded once for all landmarks, and each row is written in place from the landmark's
+// partials (LandmarkReprojectionCost::Linearize, the arithmetic of its Evaluate).
 bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
               double* cost, Rows* rows) {
-  const double* params[5] = {s.rotation.data(), s.translation.data(), s.camera.data(), nullptr,
-                             nullptr};
-  int num_blocks = 3;
-  int id_block = -1, exp_block = -1;
-  if (layout.k_id > 0) {
-    id_block = num_blocks;
-    params[num_blocks++] = s.identity.data();
-  }
-  if (layout.k_exp > 0) {
-    exp_block = num_blocks;
-    params[num_blocks++] = s.expression.data();
-  }
-  double* jac[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
-  if (rows != nullptr) {
-    const int sizes[5] = {3, 3, 3, layout.k_id, layout.k_exp};
-    const bool wanted[5] = {layout.rotation >= 0, layout.translation >= 0,
-                            layout.camera[0] >= 0 || layout.camera[1] >= 0 || layout.camera[2] >= 0,
-                            layout.identity >= 0, layout.expression >= 0};
-    for (int b = 0; b < 5; ++b) {
-      if (!wanted[b]) continue;
-      const int index = b < 3 ? b : (b == 3 ? id_block : exp_block);
-      rows->block[b].resize(2 * sizes[b]);
-      jac[index] = rows->block[b].data();
-    }
-  }
+  const RotationTerms rotation(s.rotation.data());
+  const double* alpha = layout.k_id > 0 ? s.identity.data() : nullptr;
+  const double* beta = layout.k_exp > 0 ? s.expression.data() : nullptr;
+  const bool partials = rows != nullptr;
   const std::vector<double>& weights = *p.weights;
   double sum = 0.0;
   int row = 0;
+  LandmarkPartials d;
   for (int k = 0; k < kNumLandmarks; ++k) {
     const double w = weights[k];
     if (!(w > 0.0)) continue;
-    double r[2];
-    if (!(*p.costs)[k]->Evaluate(params, r, rows != nullptr ? jac : nullptr)) return false;
+    const LandmarkReprojectionCost& cost_k = *(*p.costs)[k];
+    if (!cost_k.Linearize(rotation, s.translation.data(), s.camera.data(), alpha, beta, partials,
+                          &d)) {
+      return false;
+    }
     double rho = 0.0;
-    const double omega = math::RobustWeight(p.loss, p.loss_scale_px, std::hypot(r[0], r[1]), &rho);
+    const double omega =
+        math::RobustWeight(p.loss, p.loss_scale_px, std::hypot(d.residual[0], d.residual[1]), &rho);
     sum += w * rho;
-    if (rows == nullptr) continue;
+    if (!partials) continue;
     const double scale = std::sqrt(w * omega);
+    const GatheredVertices& vertices = cost_k.vertices();
     for (int i = 0; i < 2; ++i, ++row) {
-      rows->r[row] = scale * r[i];
+      rows->r[row] = scale * d.residual[i];
       double* col = rows->jt.col(row).data();
-      auto copy = [&](int offset, const std::vector<double>& j, int size) {
-        for (int c = 0; c < size; ++c) col[offset + c] = scale * j[i * size + c];
-      };
-      if (layout.rotation >= 0) copy(layout.rotation, rows->block[0], 3);
-      if (layout.translation >= 0) copy(layout.translation, rows->block[1], 3);
       for (int c = 0; c < 3; ++c) {
-        if (layout.camera[c] >= 0) col[layout.camera[c]] = scale * rows->block[2][i * 3 + c];
+        if (layout.rotation >= 0) col[layout.rotation + c] = scale * d.rotation[3 * i + c];
+        if (layout.translation >= 0) col[layout.translation + c] = scale * d.view[3 * i + c];
+        if (layout.camera[c] >= 0) col[layout.camera[c]] = scale * d.camera[3 * i + c];
       }
-      if (layout.identity >= 0) copy(layout.identity, rows->block[3], layout.k_id);
-      if (layout.expression >= 0) copy(layout.expression, rows->block[4], layout.k_exp);
+      if (layout.identity >= 0) {
+        CombineBasisRows(vertices.identity, cost_k.slot(), d.point + 3 * i, scale,
+                         col + layout.identity);
+      }
+      if (layout.expression >= 0) {
+        CombineBasisRows(vertices.expression, cost_k.slot(), d.point + 3 * i, scale,
+                         col + layout.expression);
+      }
     }
   }
   if (layout.identity >= 0) sum += 0.5 * p.identity_prior_weight * s.identity.squaredNorm();
   if (layout.expression >= 0) sum += 0.5 * p.expression_prior_weight * s.expression.squaredNorm();
   *cost = sum;
   return std::isfinite(sum);
-}
-
-int CountRows(const LandmarkProblem& p) {
-  int m = 0;
-  for (int k = 0; k < kNumLandmarks; ++k) m += (*p.weights)[k] > 0.0 ? 2 : 0;
-  return m;
 }
 
 // Energy, rows and gradient at `s`.
@@ -181,8 +204,8 @@ bool Gradient(const LandmarkProblem& p, const Layout& layout, const LandmarkStat
 
 // The Gauss-Newton matrix (lower triangle) from the rows and priors.
 void GaussNewtonMatrix(const LandmarkProblem& p, const Layout& layout, const Rows& rows,
-                       Eigen::MatrixXd* a) {
-  a->setZero(layout.n, layout.n);
+                       MatrixView* a) {
+  a->setZero();
   a->selfadjointView<Eigen::Lower>().rankUpdate(rows.jt);
   if (layout.identity >= 0 && p.identity_prior_weight > 0.0) {
     a->diagonal().segment(layout.identity, layout.k_id).array() += p.identity_prior_weight;
@@ -206,16 +229,10 @@ double Curvature(const LandmarkProblem& p, const Layout& layout, const Rows& row
 }
 
 bool NormalEquations(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
-                     Rows* rows, double* cost, Eigen::VectorXd* g, Eigen::MatrixXd* a) {
+                     Rows* rows, double* cost, Eigen::VectorXd* g, MatrixView* a) {
   if (!Gradient(p, layout, s, rows, cost, g)) return false;
   GaussNewtonMatrix(p, layout, *rows, a);
   return true;
-}
-
-void PrepareRows(const LandmarkProblem& p, const Layout& layout, Rows* rows) {
-  const int m = CountRows(p);
-  rows->jt.setZero(layout.n, m);
-  rows->r.setZero(m);
 }
 
 std::string Fmt(double v) {
@@ -235,9 +252,12 @@ bool LandmarkEnergyValue(const LandmarkProblem& problem, const LandmarkState& st
 bool LandmarkNormalEquations(const LandmarkProblem& problem, const LandmarkState& state,
                              double* cost, Eigen::VectorXd* gradient, Eigen::MatrixXd* hessian) {
   const Layout layout(problem, state);
-  Rows rows;
-  PrepareRows(problem, layout, &rows);
-  return NormalEquations(problem, layout, state, &rows, cost, gradient, hessian);
+  Buffer jt;
+  Rows rows(problem, layout, &jt);
+  gradient->resize(layout.n);
+  hessian->resize(layout.n, layout.n);
+  MatrixView a(hessian->data(), layout.n, layout.n);
+  return NormalEquations(problem, layout, state, &rows, cost, gradient, &a);
 }
 
 LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& problem,
@@ -248,11 +268,12 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   CHECK_EQ(problem.weights->size(), static_cast<size_t>(kNumLandmarks));
   LandmarkSolveSummary out;
   const Layout layout(problem, *state);
-  Rows rows;
-  PrepareRows(problem, layout, &rows);
+  Workspace& workspace = ThreadWorkspace();
+  Rows rows(problem, layout, &workspace.jt);
   double cost = 0.0;
   Eigen::VectorXd g(layout.n), lower, upper;
-  Eigen::MatrixXd a(layout.n, layout.n), damped(layout.n, layout.n);
+  MatrixView a = workspace.a.View(layout.n, layout.n);
+  MatrixView damped = workspace.damped.View(layout.n, layout.n);
   if (!NormalEquations(problem, layout, *state, &rows, &cost, &g, &a)) {
     out.termination = "FAILURE: the energy cannot be evaluated at the start (a landmark behind "
                       "the camera or a non-finite value)";
@@ -277,7 +298,9 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     return out;
   }
 
-  Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(layout.n);
+  // Factorised in place, in damped's storage (constructing it factorises: done at the first
+  // exact step, when damped is filled).
+  std::optional<Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower>> llt;
   Eigen::VectorXd fixed_step(layout.n);
   std::vector<char> fixed(layout.n);
   Eigen::VectorXd rhs(layout.n), step(layout.n), x_new(layout.n);
@@ -328,12 +351,16 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
         damped(i, i) = 1.0;
         rhs[i] = fixed_step[i];
       }
-      llt.compute(damped);
-      if (llt.info() != Eigen::Success) {
+      if (llt.has_value()) {
+        llt->compute(damped);
+      } else {
+        llt.emplace(damped);
+      }
+      if (llt->info() != Eigen::Success) {
         reusable = false;
         return false;
       }
-      x_new = x + llt.solve(rhs);
+      x_new = x + llt->solve(rhs);
       bool crossed = false;
       for (int i = 0; i < layout.n; ++i) {
         if (fixed[i] || (x_new[i] >= lower[i] && x_new[i] <= upper[i])) continue;
@@ -371,7 +398,7 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     ++out.iterations;
     bool chord = reusable && !matrix_current && reused_steps < kMaxReusedSteps;
     if (chord) {
-      x_new = x - llt.solve(g);
+      x_new = x - llt->solve(g);
       chord = (x_new.array() >= lower.array()).all() && (x_new.array() <= upper.array()).all();
       if (chord) ++reused_steps;
     }

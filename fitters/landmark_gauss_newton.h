@@ -1,10 +1,11 @@
 // The own Levenberg-Marquardt solver of the landmark fit (private to fitters/), on the same
 // energy as the Ceres path of landmark_fit.cc: E = sum_k w_k rho(|r_k|) + sum prior_w / 2 |c|^2
 // (landmark_fit.h units; rho = math::RobustWeight's cost, equal to Ceres' Huber/Cauchy losses
-// halved). The 68 landmark rows come from LandmarkReprojectionCost::Evaluate (the analytic
-// Jacobian checked against central differences in landmark_costs_test.cc), restricted to the
-// free parameters and scaled by sqrt(w_k x IRLS weight); the small dense normal equations
-// (n <= 3 + 3 + 1 + K_id + K_exp) are formed with one symmetric rank update and solved by
+// halved). The 68 landmark rows come from LandmarkReprojectionCost::Linearize (the arithmetic
+// of its Evaluate, whose analytic Jacobian is checked against central differences in
+// landmark_costs_test.cc; the rotation expanded once per point, each row written in place),
+// restricted to the free parameters and scaled by sqrt(w_k x IRLS weight); the small dense
+// normal equations (n <= 3 + 3 + 1 + K_id + K_exp) are formed with one symmetric rank update and solved by
 // Cholesky (Eigen LLT) with Marquardt damping diag(JᵀJ) / radius; the trust-region radius
 // follows Ceres' Levenberg-Marquardt rule (Nielsen's update, Madsen, Nielsen & Tingleff 2004,
 // "Methods for non-linear least squares problems", eq. 2.21) and a step is accepted on the
