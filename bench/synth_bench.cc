@@ -5,7 +5,9 @@
 //  - BM_SynthShard/threads:T: WriteShard of 64 samples with a T-thread pool, end to end
 //    (sampling, rendering, encoding, deflate on the workers, direct chunk writes, records,
 //    rename). Counters: samples/s (wall), and per sample the thread CPU time of rendering +
-//    encoding and of compression, the HDF5 write time (wall, writing thread) and stored KiB.
+//    encoding and of compression, the HDF5 write time (wall, writing thread) and stored KiB;
+//    cpu_ms = the process's CPU time per sample (every thread, everything included) and
+//    utilisation = process CPU / (T x wall): 1 when all T threads are busy all the time.
 //  - BM_SynthRenderSample: one sample's sampling + render + encode on one thread (no HDF5).
 //  - BM_SynthGeometryBlock/samples:B: shape + albedo of B samples in one pass over the bases
 //    (WriteShard uses blocks of 32); items_per_second = samples per CPU second.
@@ -17,6 +19,8 @@
 //    renderer in the above.
 // Run (figures in bench/RESULTS.md):
 //   build/<preset>/bench/bench_synth --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <time.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -38,6 +42,12 @@ namespace {
 
 constexpr int kSize = 224;
 constexpr int64_t kShardSamples = 64;
+
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 const models::MorphableModel& Model() {
   static const models::MorphableModel* model =
@@ -69,14 +79,17 @@ void RunShard(benchmark::State& state, int threads, RenderDevice device) {
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/shard.h5";
   ShardTimings total;
+  double process_cpu = 0.0;
   for (auto _ : state) {
     ShardTimings t;
+    const double cpu0 = ProcessCpuSeconds();
     const Status s = WriteShard(path, Model(), TheSampler(), nullptr, info, 0, kShardSamples,
                                 &pool, {}, &t, device);
     if (!s.ok()) {
       state.SkipWithError(s.ToString().c_str());
       break;
     }
+    process_cpu += ProcessCpuSeconds() - cpu0;
     total.Add(t);
   }
   std::filesystem::remove_all(dir);
@@ -88,6 +101,8 @@ void RunShard(benchmark::State& state, int threads, RenderDevice device) {
   state.counters["write_ms"] = benchmark::Counter(1e3 * total.write_seconds / n);
   state.counters["stored_KiB"] = benchmark::Counter(total.stored_bytes / 1024.0 / n);
   state.counters["raw_KiB"] = benchmark::Counter(total.raw_bytes / 1024.0 / n);
+  state.counters["cpu_ms"] = benchmark::Counter(1e3 * process_cpu / n);
+  state.counters["utilisation"] = benchmark::Counter(process_cpu / (threads * total.wall_seconds));
   if (total.device_seconds > 0.0) {
     // The batched render calls alone (upload, kernels, download): samples per second of them.
     state.counters["device_ms"] = benchmark::Counter(1e3 * total.device_seconds / n);

@@ -12,9 +12,6 @@
 #include <vector>
 
 #include <Eigen/Core>
-#if defined(__F16C__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -26,9 +23,12 @@
 #include "morphfit/render/preview.h"
 #include "morphfit/render/renderer.h"
 #include "synth/basis_block.h"
+#include "synth/pixel_convert.h"
 
 namespace morphfit::synth {
 namespace {
+
+using internal::ToByte;
 
 bool HasImageExtension(const std::string& name) {
   const size_t dot = name.rfind('.');
@@ -37,39 +37,6 @@ bool HasImageExtension(const std::string& name) {
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return ext == "jpg" || ext == "jpeg" || ext == "png" || ext == "bmp" || ext == "tif" ||
          ext == "tiff" || ext == "webp";
-}
-
-// Clamps to [0, 1] and rounds 255 v to the nearest byte (halves up).
-uint8_t ToByte(float v) {
-  return static_cast<uint8_t>(255.0f * std::min(1.0f, std::max(0.0f, v)) + 0.5f);
-}
-
-
-// levels[i] = (int)(clamp(gain[i % 3] * values[i], 0, 1) * top + 0.5) for interleaved RGB.
-void Levels(const float* values, int count, const float gain[3], int top, int32_t* levels) {
-  int i = 0;
-#if defined(__AVX2__) && defined(__FMA__)
-  // 24 values = 8 pixels per step; the scalar loop below compiles to the same operations
-  // (multiply, max, min, one fused multiply-add, truncation).
-  const float r = gain[0], gr = gain[1], b = gain[2];
-  const __m256 g[3] = {_mm256_setr_ps(r, gr, b, r, gr, b, r, gr),
-                       _mm256_setr_ps(b, r, gr, b, r, gr, b, r),
-                       _mm256_setr_ps(gr, b, r, gr, b, r, gr, b)};
-  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
-  const __m256 scale = _mm256_set1_ps(static_cast<float>(top)), half = _mm256_set1_ps(0.5f);
-  for (; i + 24 <= count; i += 24) {
-    for (int q = 0; q < 3; ++q) {
-      __m256 x = _mm256_mul_ps(_mm256_loadu_ps(values + i + 8 * q), g[q]);
-      x = _mm256_min_ps(_mm256_max_ps(x, zero), one);  // (x > 0 ? x : 0), then (x < 1 ? x : 1)
-      const __m256i l = _mm256_cvttps_epi32(_mm256_fmadd_ps(x, scale, half));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(levels + i + 8 * q), l);
-    }
-  }
-#endif
-  for (; i < count; ++i) {
-    const float x = std::min(1.0f, std::max(0.0f, values[i] * gain[i % 3]));
-    levels[i] = static_cast<int>(x * top + 0.5f);
-  }
 }
 
 // Projects the given model vertices for `params` (float arithmetic, as the renderer does) and
@@ -114,15 +81,7 @@ void ProjectLandmarks(const FaceParams& params, const float* points, int count,
 uint16_t FloatToHalf(float value) { return Eigen::numext::bit_cast<uint16_t>(Eigen::half(value)); }
 
 void FloatsToHalves(const float* values, size_t count, uint16_t* bits) {
-  size_t i = 0;
-#if defined(__F16C__)
-  // F16C's conversion rounds to nearest even, as FloatToHalf does.
-  for (; i + 8 <= count; i += 8) {
-    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(values + i), _MM_FROUND_TO_NEAREST_INT);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(bits + i), h);
-  }
-#endif
-  for (; i < count; ++i) bits[i] = FloatToHalf(values[i]);
+  internal::OffsetToHalves(values, 0.0f, count, bits);  // v - 0 = v for every non-NaN v
 }
 
 float HalfToFloat(uint16_t bits) {
@@ -214,54 +173,45 @@ StatusOr<cv::Mat> RenderBackground(const BackgroundSpec& spec, int size,
   return InvalidArgumentError("synth: unknown background kind");
 }
 
+namespace {
+
+// The JPEG round trip of the augmentation on an 8-bit RGB image, in place. OpenCV's codec
+// expects BGR (the colour transform and chroma subsampling treat R and B differently), so the
+// round trip is made in BGR.
+void JpegRoundTrip(int quality, cv::Mat* rgb) {
+  std::vector<uint8_t> jpeg;
+  cv::Mat bgr;
+  cv::cvtColor(*rgb, bgr, cv::COLOR_RGB2BGR);
+  cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, quality});
+  const cv::Mat decoded = cv::imdecode(jpeg, cv::IMREAD_COLOR);
+  if (!decoded.empty()) cv::cvtColor(decoded, *rgb, cv::COLOR_BGR2RGB);
+}
+
+// The blur and quantisation of ApplyAugmentation: the photometric floats of `rgb` blurred with
+// sigma (float Gaussian, reflected border), then ToByte, into `out` (CV_8UC3, same size).
+void BlurToBytes(const cv::Mat& rgb, const internal::Photometric& photometric, float sigma,
+                 cv::Mat* out) {
+  const size_t count = 3 * static_cast<size_t>(rgb.rows) * rgb.cols;
+  cv::Mat f(rgb.rows, rgb.cols, CV_32FC3);
+  photometric.Floats(rgb.ptr<float>(), count, f.ptr<float>());
+  cv::GaussianBlur(f, f, cv::Size(0, 0), sigma, sigma, cv::BORDER_REFLECT_101);
+  internal::ToBytes(f.ptr<float>(), count, out->ptr<uint8_t>());
+}
+
+}  // namespace
+
 cv::Mat ApplyAugmentation(const cv::Mat& rgb, const AugmentSpec& a) {
   // Photometric part: value -> clamp(gain_c * value) -> 12-bit level -> level^gamma (a table of
   // 4096 entries; the 12-bit step moves a value by at most 0.2 of an 8-bit level).
-  constexpr int kLevels = 4096;
-  const bool photometric = a.gain[0] != 1.0f || a.gain[1] != 1.0f || a.gain[2] != 1.0f ||
-                           a.gamma != 1.0f;
-  std::vector<float> table;
-  std::vector<uint8_t> table_bytes;
-  if (photometric) {
-    table.resize(kLevels);
-    table_bytes.resize(kLevels);
-    for (int i = 0; i < kLevels; ++i) {
-      const float v = static_cast<float>(i) / (kLevels - 1);
-      table[i] = a.gamma == 1.0f ? v : std::pow(v, a.gamma);
-      table_bytes[i] = ToByte(table[i]);
-    }
-  }
-  const int n = rgb.rows * rgb.cols;
-  const float* src = rgb.ptr<float>();
-  // The 12-bit level of every value: clamp(gain_c * value) * 4095 rounded (vectorised loop).
-  thread_local std::vector<int32_t> levels;
-  if (photometric) {
-    levels.resize(3 * static_cast<size_t>(n));
-    Levels(src, 3 * n, a.gain, kLevels - 1, levels.data());
-  }
+  const internal::Photometric photometric(a.gain, a.gamma);
   cv::Mat out(rgb.rows, rgb.cols, CV_8UC3);
-  uint8_t* dst = out.ptr<uint8_t>();
   if (a.blur_sigma > 0.0f) {
-    cv::Mat f(rgb.rows, rgb.cols, CV_32FC3);
-    float* p = f.ptr<float>();
-    for (int i = 0; i < 3 * n; ++i) p[i] = photometric ? table[levels[i]] : src[i];
-    cv::GaussianBlur(f, f, cv::Size(0, 0), a.blur_sigma, a.blur_sigma, cv::BORDER_REFLECT_101);
-    for (int i = 0; i < 3 * n; ++i) dst[i] = ToByte(p[i]);
-  } else if (photometric) {
-    for (int i = 0; i < 3 * n; ++i) dst[i] = table_bytes[levels[i]];
+    BlurToBytes(rgb, photometric, a.blur_sigma, &out);
   } else {
-    for (int i = 0; i < 3 * n; ++i) dst[i] = ToByte(src[i]);
+    photometric.Bytes(rgb.ptr<float>(), 3 * static_cast<size_t>(rgb.rows) * rgb.cols,
+                      out.ptr<uint8_t>());
   }
-  if (a.jpeg_quality > 0) {
-    // OpenCV's codec expects BGR (the colour transform and chroma subsampling treat R and B
-    // differently), so round-trip in BGR.
-    std::vector<uint8_t> jpeg;
-    cv::Mat bgr;
-    cv::cvtColor(out, bgr, cv::COLOR_RGB2BGR);
-    cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, a.jpeg_quality});
-    const cv::Mat decoded = cv::imdecode(jpeg, cv::IMREAD_COLOR);
-    if (!decoded.empty()) cv::cvtColor(decoded, out, cv::COLOR_BGR2RGB);
-  }
+  if (a.jpeg_quality > 0) JpegRoundTrip(a.jpeg_quality, &out);
   return out;
 }
 
@@ -431,26 +381,66 @@ StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&
   return g;
 }
 
+namespace {
+
+// The renderer's per-pixel outputs for one sample, kept per thread and reused from sample to
+// sample: the buffers are sized once and every pixel is rewritten by each render, so no sample
+// pays for allocating, zero-filling and faulting in ~2.7 MB of fresh images (224 x 224).
+struct RenderWorkspace {
+  render::VisibilityBuffer visibility;
+  std::vector<float> image, normals, albedo, shading, specular;
+  std::vector<uint8_t> mask;
+};
+
+}  // namespace
+
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const GeometryBlock& geometry, int column,
                                      const Backgrounds* backgrounds, bool has_specular) {
   MORPHFIT_RETURN_IF_ERROR(CheckSampleGeometry(context, spec, geometry, column));
-  std::unique_ptr<models::MorphableModel> render_model = context.RenderModelFor(geometry, column);
-  StatusOr<render::RenderResult> rendered =
-      render::Render(*render_model, PosedParams(spec), RenderOptionsFor(spec), nullptr);
-  context.ReleaseRenderModel(std::move(render_model));
-  MORPHFIT_RETURN_IF_ERROR(rendered.status());
-  render::RenderResult& r = rendered.value();
+  const FaceParams posed = PosedParams(spec);
+  const int width = posed.image_width, height = posed.image_height;
+  if (width <= 0 || height <= 0) {
+    return InvalidArgumentError("render: image size must be positive, got " +
+                                std::to_string(width) + " x " + std::to_string(height));
+  }
+  // render::Render's steps (geometry, visibility, shading of every channel) into the reused
+  // workspace; its landmarks are not needed (synth projects its own, both styles).
+  const render::RenderOptions options = RenderOptionsFor(spec);
+  std::unique_ptr<models::MorphableModel> m = context.RenderModelFor(geometry, column);
+  StatusOr<render::FaceGeometry<float>> g = render::ComputeGeometry<float>(*m, posed, nullptr);
+  if (!g.ok()) {
+    context.ReleaseRenderModel(std::move(m));
+    return g.status();
+  }
+  thread_local RenderWorkspace ws;
+  render::RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(), m->num_vertices(),
+                              m->triangles.data(), m->num_triangles(), width, height,
+                              g->perspective, options.z_near_mm, nullptr, &ws.visibility);
+  const size_t n = static_cast<size_t>(width) * height;
+  ws.image.resize(3 * n);
+  ws.mask.resize(n);
+  ws.normals.resize(3 * n);
+  ws.albedo.resize(3 * n);
+  ws.shading.resize(3 * n);
+  ws.specular.resize(n);
+  const math::ChannelImages out{ws.image.data(),  ws.mask.data(),    ws.normals.data(),
+                                ws.albedo.data(), ws.shading.data(), ws.specular.data()};
+  const float background[3] = {options.background[0], options.background[1],
+                               options.background[2]};
+  render::ShadeVisibility(render::MakeShadeInputs(*g, *m, render::MakeSpecularParams<float>(options)),
+                          ws.visibility, background, out, nullptr);
+  context.ReleaseRenderModel(std::move(m));
   RenderedFace face;
-  face.width = r.width;
-  face.height = r.height;
-  face.image = r.image.data();
-  face.mask = r.mask.data();
-  face.normals = r.normals.data();
-  face.albedo = r.albedo.data();
-  face.shading = r.shading.data();
-  face.specular = r.specular.data();
-  face.depth = r.visibility.depth.data();
+  face.width = width;
+  face.height = height;
+  face.image = ws.image.data();
+  face.mask = ws.mask.data();
+  face.normals = ws.normals.data();
+  face.albedo = ws.albedo.data();
+  face.shading = ws.shading.data();
+  face.specular = ws.specular.data();
+  face.depth = ws.visibility.depth.data();
   return EncodeRenderedSample(context, spec, face, backgrounds, has_specular);
 }
 
@@ -468,56 +458,70 @@ StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const
   const size_t n = static_cast<size_t>(size) * size;
   const render::RenderOptions options = RenderOptionsFor(spec);
 
-  // Composite the face over the background, then augment. A flat colour is written into the
-  // rendered image's background pixels in place (the same values as RenderBackground's).
-  cv::Mat composite;  // CV_32FC3
-  if (spec.background.kind == BackgroundKind::kFlat) {
-    float* p = r.image;
-    for (size_t i = 0; i < n; ++i) {
-      if (r.mask[i]) continue;
-      for (int c = 0; c < 3; ++c) p[3 * i + c] = spec.background.color[c];
-    }
-    composite = cv::Mat(size, size, CV_32FC3, p);  // borrows r.image
-  } else {
-    MORPHFIT_ASSIGN_OR_RETURN(composite, RenderBackground(spec.background, size, backgrounds));
-    float* cp = composite.ptr<float>();
-    for (size_t i = 0; i < n; ++i) {
-      if (!r.mask[i]) continue;
-      for (int c = 0; c < 3; ++c) cp[3 * i + c] = r.image[3 * i + c];
-    }
-  }
-  const cv::Mat image = ApplyAugmentation(composite, spec.augment);
-
   EncodedSample s;
   s.size = size;
   s.has_specular = has_specular;
-  s.image.assign(image.ptr<uint8_t>(), image.ptr<uint8_t>() + 3 * n);
+  // Every map starts at 0 (the value off the face); one pass over the mask's runs then converts
+  // the face's pixels of every channel, range by range (vectorised conversions).
+  s.image.resize(3 * n);
   s.mask.assign(r.mask, r.mask + n);
   s.depth.resize(n);
   s.normals.resize(3 * n);
   s.albedo.resize(3 * n);
   s.shading.resize(3 * n);
   if (has_specular) s.specular.resize(n);
-  // Whole maps first (loops that vectorise), then the face-dependent ones per pixel, where
-  // every map is also set to 0 off the face.
-  for (size_t i = 0; i < 3 * n; ++i) s.albedo[i] = ToByte(r.albedo[i]);
-  FloatsToHalves(r.shading, 3 * n, s.shading.data());
-  if (has_specular) {
-    for (size_t i = 0; i < n; ++i) s.specular[i] = ToByte(r.specular[i]);
+  const AugmentSpec& a = spec.augment;
+  const internal::Photometric photometric(a.gain, a.gamma);
+  // A flat background without blur goes straight to bytes, run by run; otherwise the float
+  // composite is built first (the blur needs it whole).
+  const bool flat_bytes = spec.background.kind == BackgroundKind::kFlat && !(a.blur_sigma > 0.0f);
+  uint8_t background_bytes[3];
+  photometric.Bytes(spec.background.color, 3, background_bytes);
+  cv::Mat composite;  // CV_32FC3, unless flat_bytes
+  if (spec.background.kind != BackgroundKind::kFlat) {
+    MORPHFIT_ASSIGN_OR_RETURN(composite, RenderBackground(spec.background, size, backgrounds));
+  } else if (!flat_bytes) {
+    composite = cv::Mat(size, size, CV_32FC3, r.image);  // borrows r.image: flat colour below
   }
   const float z0 = static_cast<float>(spec.params.translation.z());
-  for (size_t i = 0; i < n; ++i) {
-    if (!r.mask[i]) {
-      s.depth[i] = 0;
-      for (int c = 0; c < 3; ++c) {
-        s.normals[3 * i + c] = s.albedo[3 * i + c] = 0;
-        s.shading[3 * i + c] = 0;
+  for (size_t i = 0; i < n;) {
+    const size_t e = internal::MaskRunEnd(r.mask, i, n), len = e - i;
+    if (r.mask[i] == 0) {
+      if (flat_bytes) {
+        for (size_t k = i; k < e; ++k) std::memcpy(&s.image[3 * k], background_bytes, 3);
+      } else if (spec.background.kind == BackgroundKind::kFlat) {
+        float* p = r.image + 3 * i;
+        for (size_t k = 0; k < len; ++k) std::memcpy(p + 3 * k, spec.background.color, 3 * sizeof(float));
       }
-      if (has_specular) s.specular[i] = 0;
+      i = e;
       continue;
     }
-    s.depth[i] = FloatToHalf(r.depth[i] - z0);
-    for (int c = 0; c < 3; ++c) s.normals[3 * i + c] = ToByte(0.5f * (r.normals[3 * i + c] + 1.0f));
+    if (flat_bytes) {
+      photometric.Bytes(r.image + 3 * i, 3 * len, &s.image[3 * i]);
+    } else if (spec.background.kind != BackgroundKind::kFlat) {
+      std::memcpy(composite.ptr<float>() + 3 * i, r.image + 3 * i, 3 * len * sizeof(float));
+    }
+    internal::OffsetToHalves(r.depth + i, z0, len, &s.depth[i]);
+    internal::SignedToBytes(r.normals + 3 * i, 3 * len, &s.normals[3 * i]);
+    internal::ToBytes(r.albedo + 3 * i, 3 * len, &s.albedo[3 * i]);
+    internal::OffsetToHalves(r.shading + 3 * i, 0.0f, 3 * len, &s.shading[3 * i]);
+    if (has_specular) internal::ToBytes(r.specular + i, len, &s.specular[i]);
+    i = e;
+  }
+  // The image: composited, then augmented (ApplyAugmentation's steps).
+  cv::Mat image(size, size, CV_8UC3, s.image.data());  // borrows s.image
+  if (!flat_bytes) {
+    if (a.blur_sigma > 0.0f) {
+      BlurToBytes(composite, photometric, a.blur_sigma, &image);
+    } else {
+      photometric.Bytes(composite.ptr<float>(), 3 * n, s.image.data());
+    }
+  }
+  if (a.jpeg_quality > 0) {
+    JpegRoundTrip(a.jpeg_quality, &image);
+    if (image.data != s.image.data()) {
+      std::memcpy(s.image.data(), image.ptr<uint8_t>(), 3 * n);
+    }
   }
 
   // Landmarks: 3D style (fixed vertices) and 2D style (silhouette jaw).

@@ -23,6 +23,7 @@
 #include "morphfit/synth/dataset.h"
 #include "morphfit/synth/sample_render.h"
 #include "morphfit/synth/sampler.h"
+#include "synth/pixel_convert.h"
 #include "synth_test_util.h"
 
 namespace morphfit::synth {
@@ -61,6 +62,73 @@ TEST_F(SynthTest, ImageIsAlbedoTimesShadingPlusSpecularOnTheFace) {
     }
   }
   EXPECT_GT(checked, face / 2) << "most face pixels should be unclipped";
+}
+
+// RenderSample (its own pass over reused buffers, the encoder's run-by-run conversions) against
+// the plain definitions: render::Render of the sample's geometry, every channel converted pixel
+// by pixel (0 off the face), and the image as ApplyAugmentation of the background with the
+// rendered face pasted in. Augmentation on: flat and noise backgrounds, with and without blur
+// and JPEG.
+TEST_F(SynthTest, EncodedChannelsArePerPixelConversionsOfTheRender) {
+  const Sampler sampler = MakeSampler(Options(/*specular=*/true, /*augment=*/true));
+  const SampleContext context(Model());
+  int flat_sharp = 0, flat_blurred = 0, noise = 0, jpeg = 0;
+  for (int64_t i = 0; i < 16; ++i) {
+    const SampleSpec spec = sampler.Draw(4, i);
+    GeometryBlock block;
+    context.EvaluateGeometry({&spec.params}, nullptr, &block);
+    // The renderer on exactly this geometry: a model whose means are the sample's shape and
+    // albedo, parameters without coefficients.
+    models::MorphableModel given;
+    given.triangles = Model().triangles;
+    given.landmarks = Model().landmarks;
+    given.shape_mean = block.shape.col(0);
+    given.albedo_mean = block.albedo.col(0);
+    FaceParams posed = spec.params;
+    posed.identity.resize(0);
+    posed.expression.resize(0);
+    posed.albedo.resize(0);
+    auto rendered = render::Render(given, posed, RenderOptionsFor(spec), nullptr);
+    ASSERT_TRUE(rendered.ok()) << rendered.status().ToString();
+    const render::RenderResult& r = rendered.value();
+    auto encoded = RenderSample(context, spec, block, 0, nullptr, true);
+    ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+    const EncodedSample& e = encoded.value();
+    const size_t n = static_cast<size_t>(kSize) * kSize;
+    ASSERT_EQ(e.mask.size(), n);
+    const float z0 = static_cast<float>(spec.params.translation.z());
+    auto base = RenderBackground(spec.background, kSize, nullptr);
+    ASSERT_TRUE(base.ok());
+    cv::Mat composite = base.value().clone();
+    size_t face = 0;
+    for (size_t p = 0; p < n; ++p) {
+      ASSERT_EQ(e.mask[p], r.mask[p]) << "sample " << i << " pixel " << p;
+      const bool on = r.mask[p] != 0;
+      face += on ? 1 : 0;
+      ASSERT_EQ(e.depth[p], on ? FloatToHalf(r.visibility.depth[p] - z0) : 0) << "pixel " << p;
+      ASSERT_EQ(e.specular[p], on ? internal::ToByte(r.specular[p]) : 0) << "pixel " << p;
+      for (int c = 0; c < 3; ++c) {
+        const size_t k = 3 * p + c;
+        ASSERT_EQ(e.normals[k], on ? internal::ToByte(0.5f * (r.normals[k] + 1.0f)) : 0) << k;
+        ASSERT_EQ(e.albedo[k], on ? internal::ToByte(r.albedo[k]) : 0) << k;
+        ASSERT_EQ(e.shading[k], on ? FloatToHalf(r.shading[k]) : 0) << k;
+        if (on) composite.ptr<float>()[k] = r.image[k];
+      }
+    }
+    const cv::Mat image = ApplyAugmentation(composite, spec.augment);
+    ASSERT_TRUE(std::equal(e.image.begin(), e.image.end(), image.ptr<uint8_t>()))
+        << "sample " << i << ": image differs from ApplyAugmentation of the composite";
+    ASSERT_GT(face, n / 10) << "sample " << i;
+    const bool flat = spec.background.kind == BackgroundKind::kFlat;
+    flat_sharp += flat && spec.augment.blur_sigma == 0.0f ? 1 : 0;
+    flat_blurred += flat && spec.augment.blur_sigma > 0.0f ? 1 : 0;
+    noise += spec.background.kind == BackgroundKind::kNoise ? 1 : 0;
+    jpeg += spec.augment.jpeg_quality > 0 ? 1 : 0;
+  }
+  EXPECT_GT(flat_sharp, 0);
+  EXPECT_GT(flat_blurred, 0);
+  EXPECT_GT(noise, 0);
+  EXPECT_GT(jpeg, 0);
 }
 
 TEST_F(SynthTest, LandmarksProjectOntoTheRenderedFace) {

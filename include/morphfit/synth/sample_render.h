@@ -159,7 +159,9 @@ class SampleContext {
 
 // Renders and encodes sample `spec`. `has_specular` decides whether the specular map is kept.
 // The 2D-style jaw uses the model's contour lines; a model without them gets the fixed jaw
-// vertices in both styles. Runs on the calling thread only (safe to call from many workers).
+// vertices in both styles. Runs on the calling thread only (safe to call from many workers);
+// the renderer's float channels live in buffers kept per thread and reused by the thread's next
+// sample (about 2.7 MB at 224 x 224), so no sample allocates and clears them anew.
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular);
 // The same with the sample's shape and albedo taken from column `column` of `geometry` (made by
