@@ -6,6 +6,8 @@
 // shared memory and accumulate 4 x 4 outputs per thread in registers; per-block partials are
 // reduced in a fixed order (deterministic). FLOPs: 2 P² per row, i.e. 6 P² per pixel for the
 // full matrix (3 P² on the lower triangle computed here) — 396k per pixel at P = 257.
+// AccumulateNormalEquationsBatchCuda does the same for B faces of one model in one launch of each
+// kernel (blockIdx.z / blockIdx.y = face; the single-face call is a batch of one).
 // Plain C++ launcher header: no CUDA types.
 #ifndef MORPHFIT_CUDA_RENDER_JACOBIAN_H_
 #define MORPHFIT_CUDA_RENDER_JACOBIAN_H_
@@ -61,8 +63,20 @@ struct NormalEquationsResult {
   int num_pixels = 0;
 };
 
+// Returns "" on success, else the error (bad input or the CUDA runtime's message).
 std::string AccumulateNormalEquationsCuda(const NormalEquationsInput& input,
                                           NormalEquationsResult* out);
+
+// The normal equations of every face of `inputs` (B faces of one model: the same num_shape and
+// num_albedo, hence the same P; each with its own geometry, slots, image and loss) in one call:
+// every face's arrays go into one device allocation (an array shared by several faces, e.g.
+// the model's triangles or albedo rows, is uploaded once), then one seeds launch, one tile
+// launch (grid: tile pairs x splits x faces) and one reduction launch over all faces; per face
+// the result equals AccumulateNormalEquationsCuda's up to the split count (fewer splits per
+// face when the batch already fills the device; every sum still in a fixed order). out gets B
+// results. "" on success, else the error (naming the face for bad input).
+std::string AccumulateNormalEquationsBatchCuda(const std::vector<NormalEquationsInput>& inputs,
+                                               std::vector<NormalEquationsResult>* out);
 
 }  // namespace morphfit::cuda
 

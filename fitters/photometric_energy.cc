@@ -206,11 +206,16 @@ StatusOr<EnergyValue> PhotometricEnergy::Evaluate(
   return e;
 }
 
-StatusOr<Linearization> PhotometricEnergy::Linearize(
-    const FaceParams& params, const render::VisibilityBuffer& visibility) const {
+render::PhotometricOptions PhotometricEnergy::photometric_options() const {
   render::PhotometricOptions photo;
   photo.loss = options_.loss;
   photo.loss_scale = options_.loss_scale;
+  return photo;
+}
+
+StatusOr<Linearization> PhotometricEnergy::Linearize(
+    const FaceParams& params, const render::VisibilityBuffer& visibility) const {
+  const render::PhotometricOptions photo = photometric_options();
   // The device seam: the fused sums on the CPU or on the CUDA device (photometric_device.h).
   MORPHFIT_ASSIGN_OR_RETURN(
       render::NormalEquations ne,
@@ -220,6 +225,16 @@ StatusOr<Linearization> PhotometricEnergy::Linearize(
           : render::AccumulatePhotometric(model_, jmodel_, params, visibility, level_.rgb.data(),
                                           level_.weights.data(), options_.render_options, photo,
                                           pool_));
+  return Combine(params, ne);
+}
+
+StatusOr<Linearization> PhotometricEnergy::Combine(const FaceParams& params,
+                                                   const render::NormalEquations& ne) const {
+  if (ne.jtj.rows() != layout_.total || ne.jtr.size() != layout_.total) {
+    return InternalError("photometric energy: normal equations of " +
+                         std::to_string(ne.jtr.size()) + " parameters, expected " +
+                         std::to_string(layout_.total));
+  }
   const double a = options_.photometric_weight / reference_pixels_;
   Linearization lin;
   lin.hessian = a * ne.jtj;

@@ -80,6 +80,12 @@ class PhotometricEnergy {
   // Gauss-Newton normal equations at `params` holding `visibility` (all P columns).
   StatusOr<Linearization> Linearize(const FaceParams& params,
                                     const render::VisibilityBuffer& visibility) const;
+  // The same from the fused photometric sums at `params` computed elsewhere (the batched
+  // device call): scaled by λ_photo / N, plus the landmark rows and the priors.
+  StatusOr<Linearization> Combine(const FaceParams& params,
+                                  const render::NormalEquations& photometric) const;
+  // The robust loss of the fused sums.
+  render::PhotometricOptions photometric_options() const;
 
   // Flat indices the stage frees (camera handling per camera type, see PhotometricStage).
   std::vector<int> FreeIndices(CameraType camera_type) const;
@@ -135,9 +141,80 @@ struct StageOutcome {
   std::string termination;
 };
 
+// The own Gauss-Newton of one face on one stage as a state machine (photometric_gauss_newton.cc),
+// so that one driver steps one face (SolveStageGaussNewton) and another steps a batch of faces
+// in lock-step (SolveStagesGaussNewtonBatch) through exactly the same iterations. Each
+// iteration: the normal equations at current() holding visibility() (needs_linearization),
+// then one or more damped solves (needs_solve: Levenberg damping grows after a failed
+// factorisation or line search), each followed by the line search in TakeSolve.
+class GaussNewtonStage {
+ public:
+  GaussNewtonStage(const PhotometricEnergy& energy, int max_iterations);
+  // Evaluates the start (its visibility is the first iteration's). An error ends the stage.
+  Status Start(const FaceParams& start);
+  bool done() const { return phase_ == Phase::kDone; }
+  bool needs_linearization() const { return phase_ == Phase::kLinearize; }
+  bool needs_solve() const { return phase_ == Phase::kSolve; }
+  const FaceParams& current() const { return current_; }
+  const render::VisibilityBuffer& visibility() const { return e_.visibility; }
+  const PhotometricEnergy& energy() const { return energy_; }
+  // The normal equations at current() (all P columns); restricted here to the free ones.
+  void SetLinearization(const Linearization& lin);
+  // The damped system of the next solve: A d = rhs (free parameters only).
+  void DampedSystem(Eigen::MatrixXd* a, Eigen::VectorXd* rhs) const;
+  // The solve's outcome (d ignored when not positive definite): the line search along d.
+  void TakeSolve(bool positive_definite, const Eigen::VectorXd& d);
+  // Ends the stage with an error (e.g. the normal equations could not be computed).
+  void Fail(const Status& status);
+  // The outcome once done() (or the error).
+  StatusOr<StageOutcome> Outcome() const;
+
+ private:
+  enum class Phase { kLinearize, kSolve, kDone };
+  void BumpDamping();
+  void EndIteration();  // no step accepted after the last damping round
+  void Accept();        // the accepted step: convergence tests
+
+  const PhotometricEnergy& energy_;
+  int max_iterations_;
+  std::vector<int> free_;
+  Phase phase_ = Phase::kDone;
+  Status status_;
+  StageOutcome out_;
+  FaceParams current_;
+  Eigen::VectorXd x_;
+  EnergyValue e_;  // true energy at x_, its visibility the iteration's
+  double min_cover_ = 0.0;
+  double damping_ = 0.0, best_ = 0.0;
+  int stalls_ = 0;
+  // The iteration in progress.
+  Eigen::MatrixXd h_;
+  Eigen::VectorXd g_;
+  int round_ = 0;
+  std::string why_;
+  double predicted_ = 0.0, accepted_fixed_ = 0.0;
+  FaceParams candidate_;
+  EnergyValue refreshed_;
+  Eigen::VectorXd next_;
+};
+
+// Solves a x = rhs by Cholesky (Eigen LLT); false when a is not positive definite.
+bool CholeskySolve(const Eigen::MatrixXd& a, const Eigen::VectorXd& rhs, Eigen::VectorXd* x);
+
 // The two solvers on the same energy (photometric_gauss_newton.cc, photometric_ceres.cc).
 StatusOr<StageOutcome> SolveStageGaussNewton(const PhotometricEnergy& energy,
                                              const FaceParams& start, int max_iterations);
+// One stage of B faces (each its own energy, i.e. its own level, and start) in lock-step:
+// per round, the normal equations of every face that needs them, then the damped solves of
+// every face that needs one, then each face's line search. With use_cuda (options of the
+// energies) the normal equations of the round go to the device in one batched call
+// (AccumulatePhotometricBatchCuda) and so do the solves (SolveSystemsBatchCuda); otherwise the
+// faces run over `pool` with the CPU sums and Eigen's LLT, giving each face exactly what
+// SolveStageGaussNewton gives it. A face that converges or diverges drops out; a face's error
+// ends only that face. Returns B outcomes.
+std::vector<StatusOr<StageOutcome>> SolveStagesGaussNewtonBatch(
+    const std::vector<const PhotometricEnergy*>& energies, const std::vector<FaceParams>& starts,
+    int max_iterations, bool use_cuda, ThreadPool* pool);
 StatusOr<StageOutcome> SolveStageCeres(const PhotometricEnergy& energy, const FaceParams& start,
                                        int max_iterations);
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include <glog/logging.h>
@@ -197,27 +198,62 @@ std::string PhotometricFitSummary::ToString() const {
   return out.str();
 }
 
-StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& model,
-                                              const PhotometricImage& image,
-                                              const Eigen::Matrix2Xd& landmarks_px,
-                                              const FaceParams& initial,
-                                              const PhotometricFitOptions& options) {
-  const auto start_time = std::chrono::steady_clock::now();
-  MORPHFIT_RETURN_IF_ERROR(options.Validate());
-  if (options.use_cuda) MORPHFIT_RETURN_IF_ERROR(CheckPhotometricCuda());
+namespace {
+
+// One face's staged fit in progress, shared by FitPhotometric (one face) and
+// FitPhotometricBatch (faces in lock-step): input checks and crop (Prepare), per stage the
+// level, energy and start (BeginStage) and the outcome (EndStage), the quality figures
+// (Finish).
+class FaceFitRun {
+ public:
+  FaceFitRun(const models::MorphableModel& model, const render::JacobianModel& jmodel,
+             const PhotometricFitOptions& options)
+      : model_(model), jmodel_(jmodel), options_(options) {}
+
+  Status Prepare(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px,
+                 const FaceParams& initial);
+  // Sets up stage `si`: false when the face stops before it (its face covers no pixel:
+  // diverged), an error when that happens at the first stage.
+  StatusOr<bool> BeginStage(size_t si, ThreadPool* pool);
+  const PhotometricEnergy& energy() const { return *energy_; }
+  const FaceParams& stage_start() const { return stage_start_; }
+  // Records the stage's outcome; false when the face stops (diverged).
+  bool EndStage(const StageOutcome& o);
+  StatusOr<PhotometricFitResult> Finish(ThreadPool* pool);
+
+ private:
+  const models::MorphableModel& model_;
+  const render::JacobianModel& jmodel_;
+  const PhotometricFitOptions& options_;
+  std::chrono::steady_clock::time_point start_time_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point stage_time_;
+  const PhotometricImage* image_ = nullptr;
+  Eigen::Matrix2Xd landmarks_px_;
+  int x0_ = 0, y0_ = 0, crop_w_ = 0, crop_h_ = 0, factor0_ = 1, max_level_ = 0;
+  std::map<int, PyramidLevel> levels_;
+  std::unique_ptr<PhotometricEnergy> energy_;
+  size_t stage_index_ = 0;
+  FaceParams stage_start_;
+  PhotometricFitResult result_;
+  FaceParams params_;
+  bool diverged_ = false;
+};
+
+Status FaceFitRun::Prepare(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px,
+                           const FaceParams& initial) {
   MORPHFIT_RETURN_IF_ERROR(ValidateImage(image));
   if (landmarks_px.cols() > 0) {
-    if (model.num_landmarks() != models::kNumLandmarks) {
-      return FailedPreconditionError("photometric fit: model \"" + model.name + "\" has " +
-                                     std::to_string(model.num_landmarks()) +
+    if (model_.num_landmarks() != models::kNumLandmarks) {
+      return FailedPreconditionError("photometric fit: model \"" + model_.name + "\" has " +
+                                     std::to_string(model_.num_landmarks()) +
                                      " landmarks, expected 68 for the landmark term");
     }
     MORPHFIT_RETURN_IF_ERROR(ValidateLandmarks(landmarks_px, image.width, image.height));
   } else if (landmarks_px.rows() != 2 && landmarks_px.rows() != 0) {
     return InvalidArgumentError("photometric fit: landmarks must be 2 x 68 or empty");
   }
-  MORPHFIT_RETURN_IF_ERROR(initial.CheckSizes(model.num_identity(), model.num_expression(),
-                                              model.num_albedo(),
+  MORPHFIT_RETURN_IF_ERROR(initial.CheckSizes(model_.num_identity(), model_.num_expression(),
+                                              model_.num_albedo(),
                                               "photometric fit: initial parameters"));
   MORPHFIT_RETURN_IF_ERROR(initial.Validate("photometric fit: initial parameters"));
   if (initial.image_width != image.width || initial.image_height != image.height) {
@@ -228,119 +264,236 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
   }
 
   // Crop around the initial face and choose the level-0 reduction.
-  MORPHFIT_ASSIGN_OR_RETURN(Box box, FaceBox(model, initial));
+  MORPHFIT_ASSIGN_OR_RETURN(Box box, FaceBox(model_, initial));
   if (box.empty()) {
     return InvalidArgumentError(
         "photometric fit: initial parameters: no face vertex projects in front of the camera");
   }
   // Clamped in double before the integer casts (a face far outside gives huge coordinates).
   auto clamp = [](double v, int hi) { return static_cast<int>(std::clamp(v, 0.0, double(hi))); };
-  const double margin = options.crop_margin * std::max(box.x1 - box.x0, box.y1 - box.y0);
-  const int x0 = clamp(std::floor(box.x0 - margin), image.width);
-  const int y0 = clamp(std::floor(box.y0 - margin), image.height);
+  const double margin = options_.crop_margin * std::max(box.x1 - box.x0, box.y1 - box.y0);
+  x0_ = clamp(std::floor(box.x0 - margin), image.width);
+  y0_ = clamp(std::floor(box.y0 - margin), image.height);
   const int x1 = clamp(std::ceil(box.x1 + margin) + 1, image.width);
   const int y1 = clamp(std::ceil(box.y1 + margin) + 1, image.height);
-  if (x1 - x0 < kMinLevelSize || y1 - y0 < kMinLevelSize) {
+  if (x1 - x0_ < kMinLevelSize || y1 - y0_ < kMinLevelSize) {
     return InvalidArgumentError(
         "photometric fit: initial parameters: the face is not inside the image (or smaller "
         "than " +
         std::to_string(kMinLevelSize) + " px)");
   }
-  const int crop_w = x1 - x0, crop_h = y1 - y0;
+  crop_w_ = x1 - x0_;
+  crop_h_ = y1 - y0_;
   // The face's extent in the image (a face larger than the image counts as the crop).
   const double extent = std::min(std::max(box.x1 - box.x0, box.y1 - box.y0),
-                                 static_cast<double>(std::max(crop_w, crop_h)));
-  int factor0 = 1;
-  while (extent / factor0 > options.max_face_px) factor0 *= 2;
-  int max_level = 0;
-  while (std::min(crop_w, crop_h) / (factor0 << (max_level + 1)) >= kMinLevelSize &&
-         extent / (factor0 << (max_level + 1)) >= kMinLevelFacePx) {
-    ++max_level;
+                                 static_cast<double>(std::max(crop_w_, crop_h_)));
+  factor0_ = 1;
+  while (extent / factor0_ > options_.max_face_px) factor0_ *= 2;
+  max_level_ = 0;
+  while (std::min(crop_w_, crop_h_) / (factor0_ << (max_level_ + 1)) >= kMinLevelSize &&
+         extent / (factor0_ << (max_level_ + 1)) >= kMinLevelFacePx) {
+    ++max_level_;
   }
+  image_ = &image;
+  landmarks_px_ = landmarks_px;
+  params_ = initial;
+  params_.landmarks_2d.resize(2, 0);
+  return OkStatus();
+}
 
-  ThreadPool pool(options.num_threads);
-  const render::JacobianModel jmodel = render::MakeJacobianModel(model);
-  std::map<int, PyramidLevel> levels;
-
-  PhotometricFitResult result;
-  PhotometricFitSummary& summary = result.summary;
-  FaceParams params = initial;
-  params.landmarks_2d.resize(2, 0);
-  bool diverged = false;
-  for (size_t si = 0; si < options.stages.size(); ++si) {
-    const PhotometricStage& stage = options.stages[si];
-    const auto stage_start = std::chrono::steady_clock::now();
-    const int l = std::min(stage.level, max_level);
-    if (levels.count(l) == 0) {
-      levels.emplace(l, MakeLevel(image, landmarks_px, x0, y0, crop_w, crop_h, factor0 << l));
-    }
-    const PyramidLevel& level = levels.at(l);
-    PhotometricEnergy energy(model, jmodel, level, options, stage, &pool);
-    const FaceParams start = level.ParamsToLevel(params);
-    MORPHFIT_ASSIGN_OR_RETURN(EnergyValue e0, energy.Evaluate(start));
-    PhotometricStageSummary& ss = summary.stages.emplace_back();
-    ss.name = stage.name;
-    ss.level = l;
-    ss.width = level.width;
-    ss.height = level.height;
-    if (e0.covered == 0) {
-      if (si == 0) {
-        return InvalidArgumentError(
-            "photometric fit: initial parameters: the face covers no pixel with weight > 0");
-      }
-      diverged = true;
-      ss.termination = "diverged: the face covers no pixel with weight > 0";
-      summary.message = "stage \"" + stage.name + "\": " + ss.termination;
-      break;
-    }
-    energy.set_reference_pixels(e0.covered);
-    MORPHFIT_ASSIGN_OR_RETURN(StageOutcome o,
-                              options.solver == PhotometricSolver::kCeres
-                                  ? SolveStageCeres(energy, start, stage.max_iterations)
-                                  : SolveStageGaussNewton(energy, start, stage.max_iterations));
-    ss.initial_cost = o.initial_cost;
-    ss.final_cost = o.final_cost;
-    ss.iterations = o.iterations;
-    ss.termination = o.termination;
-    ss.converged = o.converged;
-    ss.time_s = Seconds(stage_start);
-    summary.iterations += o.iterations;
-    params = level.ParamsToOriginal(o.params, image.width, image.height);
-    VLOG(1) << "photometric fit stage " << ss.name << ": energy " << ss.initial_cost << " -> "
-            << ss.final_cost << ", " << ss.iterations << " iterations, " << ss.termination;
-    if (o.diverged) {
-      diverged = true;
-      summary.message = "stage \"" + stage.name + "\" " + o.termination +
-                        "; the parameters before the failing step are returned";
-      break;
-    }
+StatusOr<bool> FaceFitRun::BeginStage(size_t si, ThreadPool* pool) {
+  const PhotometricStage& stage = options_.stages[si];
+  stage_index_ = si;
+  stage_time_ = std::chrono::steady_clock::now();
+  const int l = std::min(stage.level, max_level_);
+  if (levels_.count(l) == 0) {
+    levels_.emplace(l,
+                    MakeLevel(*image_, landmarks_px_, x0_, y0_, crop_w_, crop_h_, factor0_ << l));
   }
+  const PyramidLevel& level = levels_.at(l);
+  energy_ = std::make_unique<PhotometricEnergy>(model_, jmodel_, level, options_, stage, pool);
+  stage_start_ = level.ParamsToLevel(params_);
+  MORPHFIT_ASSIGN_OR_RETURN(EnergyValue e0, energy_->Evaluate(stage_start_));
+  PhotometricFitSummary& summary = result_.summary;
+  PhotometricStageSummary& ss = summary.stages.emplace_back();
+  ss.name = stage.name;
+  ss.level = l;
+  ss.width = level.width;
+  ss.height = level.height;
+  if (e0.covered == 0) {
+    if (si == 0) {
+      return InvalidArgumentError(
+          "photometric fit: initial parameters: the face covers no pixel with weight > 0");
+    }
+    diverged_ = true;
+    ss.termination = "diverged: the face covers no pixel with weight > 0";
+    summary.message = "stage \"" + stage.name + "\": " + ss.termination;
+    return false;
+  }
+  energy_->set_reference_pixels(e0.covered);
+  return true;
+}
 
+bool FaceFitRun::EndStage(const StageOutcome& o) {
+  const PhotometricStage& stage = options_.stages[stage_index_];
+  PhotometricFitSummary& summary = result_.summary;
+  PhotometricStageSummary& ss = summary.stages.back();
+  ss.initial_cost = o.initial_cost;
+  ss.final_cost = o.final_cost;
+  ss.iterations = o.iterations;
+  ss.termination = o.termination;
+  ss.converged = o.converged;
+  ss.time_s = Seconds(stage_time_);
+  summary.iterations += o.iterations;
+  params_ = energy_->level().ParamsToOriginal(o.params, image_->width, image_->height);
+  VLOG(1) << "photometric fit stage " << ss.name << ": energy " << ss.initial_cost << " -> "
+          << ss.final_cost << ", " << ss.iterations << " iterations, " << ss.termination;
+  if (o.diverged) {
+    diverged_ = true;
+    summary.message = "stage \"" + stage.name + "\" " + o.termination +
+                      "; the parameters before the failing step are returned";
+    return false;
+  }
+  return true;
+}
+
+StatusOr<PhotometricFitResult> FaceFitRun::Finish(ThreadPool* pool) {
+  energy_.reset();
+  PhotometricFitSummary& summary = result_.summary;
   // Quality in the original image.
+  const PhotometricImage& image = *image_;
   const PyramidLevel full =
       MakeLevel(image, Eigen::Matrix2Xd(), 0, 0, image.width, image.height, 1);
   PhotometricStage quality_stage;
   quality_stage.lighting_prior_weight = 0.0;
-  PhotometricEnergy quality(model, jmodel, full, options, quality_stage, &pool);
-  MORPHFIT_ASSIGN_OR_RETURN(EnergyValue fe, quality.Evaluate(params));
+  PhotometricEnergy quality(model_, jmodel_, full, options_, quality_stage, pool);
+  MORPHFIT_ASSIGN_OR_RETURN(EnergyValue fe, quality.Evaluate(params_));
   summary.photometric_rmse =
       fe.weight_sum > 0.0 ? std::sqrt(fe.weighted_sq / (3.0 * fe.weight_sum)) : 0.0;
-  if (model.num_landmarks() > 0) {
-    MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows lm, render::ComputeLandmarkRows(model, params));
-    params.landmarks_2d = lm.uv;
-    if (landmarks_px.cols() > 0) {
-      summary.landmark_nme = LandmarkNme(lm.uv, landmarks_px, options.landmark_weights);
+  if (model_.num_landmarks() > 0) {
+    MORPHFIT_ASSIGN_OR_RETURN(render::LandmarkRows lm,
+                              render::ComputeLandmarkRows(model_, params_));
+    params_.landmarks_2d = lm.uv;
+    if (landmarks_px_.cols() > 0) {
+      summary.landmark_nme = LandmarkNme(lm.uv, landmarks_px_, options_.landmark_weights);
     }
   }
   const bool last_converged = !summary.stages.empty() && summary.stages.back().converged;
-  summary.converged = !diverged && last_converged && summary.stages.size() == options.stages.size();
-  if (!diverged && !last_converged) {
+  summary.converged =
+      !diverged_ && last_converged && summary.stages.size() == options_.stages.size();
+  if (!diverged_ && !last_converged) {
     summary.message =
         "the last stage stopped before convergence (" + summary.stages.back().termination + ")";
   }
-  result.params = params;
-  summary.total_time_s = Seconds(start_time);
+  result_.params = params_;
+  summary.total_time_s = Seconds(start_time_);
   VLOG(1) << "photometric fit: " << summary.ToString();
+  return result_;
+}
+
+}  // namespace
+
+StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& model,
+                                              const PhotometricImage& image,
+                                              const Eigen::Matrix2Xd& landmarks_px,
+                                              const FaceParams& initial,
+                                              const PhotometricFitOptions& options) {
+  MORPHFIT_RETURN_IF_ERROR(options.Validate());
+  if (options.use_cuda) MORPHFIT_RETURN_IF_ERROR(CheckPhotometricCuda());
+  const render::JacobianModel jmodel = render::MakeJacobianModel(model);
+  FaceFitRun run(model, jmodel, options);
+  MORPHFIT_RETURN_IF_ERROR(run.Prepare(image, landmarks_px, initial));
+  ThreadPool pool(options.num_threads);
+  for (size_t si = 0; si < options.stages.size(); ++si) {
+    MORPHFIT_ASSIGN_OR_RETURN(const bool go, run.BeginStage(si, &pool));
+    if (!go) break;
+    const int max_iterations = options.stages[si].max_iterations;
+    MORPHFIT_ASSIGN_OR_RETURN(
+        StageOutcome o,
+        options.solver == PhotometricSolver::kCeres
+            ? SolveStageCeres(run.energy(), run.stage_start(), max_iterations)
+            : SolveStageGaussNewton(run.energy(), run.stage_start(), max_iterations));
+    if (!run.EndStage(o)) break;
+  }
+  return run.Finish(&pool);
+}
+
+StatusOr<PhotometricBatchResult> FitPhotometricBatch(const models::MorphableModel& model,
+                                                     const std::vector<PhotometricFitInput>& faces,
+                                                     const PhotometricFitOptions& options) {
+  MORPHFIT_RETURN_IF_ERROR(options.Validate());
+  if (options.solver != PhotometricSolver::kGaussNewton) {
+    return InvalidArgumentError(
+        "photometric batch fit: needs the gauss_newton solver (Ceres fits one face at a time), "
+        "got " +
+        std::string(PhotometricSolverName(options.solver)));
+  }
+  if (options.use_cuda) MORPHFIT_RETURN_IF_ERROR(CheckPhotometricCuda());
+  const int num_faces = static_cast<int>(faces.size());
+  const render::JacobianModel jmodel = render::MakeJacobianModel(model);
+  ThreadPool pool(options.num_threads);
+  PhotometricBatchResult result;
+  result.status.assign(num_faces, OkStatus());
+  result.fits.resize(num_faces);
+  std::vector<std::unique_ptr<FaceFitRun>> runs(num_faces);
+  std::vector<char> active(num_faces, 0);
+  pool.ParallelFor(0, num_faces, [&](int64_t f) {
+    if (faces[f].image == nullptr) {
+      result.status[f] = InvalidArgumentError("photometric batch fit: face " + std::to_string(f) +
+                                              ": no image");
+      return;
+    }
+    runs[f] = std::make_unique<FaceFitRun>(model, jmodel, options);
+    result.status[f] = runs[f]->Prepare(*faces[f].image, faces[f].landmarks_px, faces[f].initial);
+    active[f] = result.status[f].ok();
+  });
+  for (size_t si = 0; si < options.stages.size(); ++si) {
+    std::vector<char> go(num_faces, 0);
+    pool.ParallelFor(0, num_faces, [&](int64_t f) {
+      if (!active[f]) return;
+      StatusOr<bool> begun = runs[f]->BeginStage(si, &pool);
+      if (!begun.ok()) {
+        result.status[f] = begun.status();
+        active[f] = 0;
+      } else {
+        go[f] = begun.value();
+      }
+    });
+    std::vector<int> stage_faces;
+    std::vector<const PhotometricEnergy*> energies;
+    std::vector<FaceParams> starts;
+    for (int f = 0; f < num_faces; ++f) {
+      if (!go[f]) continue;
+      stage_faces.push_back(f);
+      energies.push_back(&runs[f]->energy());
+      starts.push_back(runs[f]->stage_start());
+    }
+    if (stage_faces.empty()) break;
+    const std::vector<StatusOr<StageOutcome>> outcomes = SolveStagesGaussNewtonBatch(
+        energies, starts, options.stages[si].max_iterations, options.use_cuda, &pool);
+    for (size_t k = 0; k < stage_faces.size(); ++k) {
+      const int f = stage_faces[k];
+      if (!outcomes[k].ok()) {
+        result.status[f] = outcomes[k].status();
+        active[f] = 0;
+      } else if (!runs[f]->EndStage(outcomes[k].value())) {
+        active[f] = 0;  // diverged: finished with the last good parameters
+      }
+    }
+    // Faces stopped before the stage (no coverage) are finished, not failed.
+    for (int f = 0; f < num_faces; ++f) {
+      if (active[f] && !go[f]) active[f] = 0;
+    }
+  }
+  pool.ParallelFor(0, num_faces, [&](int64_t f) {
+    if (!result.status[f].ok()) return;
+    StatusOr<PhotometricFitResult> fit = runs[f]->Finish(&pool);
+    if (fit.ok()) {
+      result.fits[f] = std::move(fit).value();
+    } else {
+      result.status[f] = fit.status();
+    }
+  });
   return result;
 }
 

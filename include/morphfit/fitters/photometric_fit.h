@@ -190,6 +190,36 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
                                               const FaceParams& initial,
                                               const PhotometricFitOptions& options);
 
+// One face of a batch: its image (borrowed, must outlive the call), landmarks (2 x 68 or empty)
+// and starting parameters, as FitPhotometric takes them.
+struct PhotometricFitInput {
+  const PhotometricImage* image = nullptr;
+  Eigen::Matrix2Xd landmarks_px;
+  FaceParams initial;
+};
+
+// Per face: OK and its fit, or the face's error (the fit is then empty).
+struct PhotometricBatchResult {
+  std::vector<Status> status;
+  std::vector<PhotometricFitResult> fits;
+};
+
+// FitPhotometric for B faces of one model at once: the stages run in lock-step over the faces,
+// and within a stage the own Gauss-Newton's rounds too (SolveStagesGaussNewtonBatch in
+// fitters/photometric_energy.h): each face keeps its own pyramid, damping, line search and
+// convergence; a face that converges or diverges drops out of the stage; one face's error
+// (bad input, a failed evaluation) ends only that face, as status[b]. With use_cuda the
+// normal equations of all faces still iterating go to the device in one call per round
+// (cuda::AccumulateNormalEquationsBatchCuda) and their damped systems in one more
+// (cuda::CholeskySolveBatchCuda); on the CPU the faces run over num_threads threads (the
+// rendering and sums of one face on one thread), each face's result exactly FitPhotometric's.
+// Errors for the whole call: invalid options, a solver other than gauss_newton
+// (InvalidArgument), use_cuda where CUDA cannot run (FailedPrecondition). Per face the same
+// checks as FitPhotometric (and a null image) give that face's status.
+StatusOr<PhotometricBatchResult> FitPhotometricBatch(const models::MorphableModel& model,
+                                                     const std::vector<PhotometricFitInput>& faces,
+                                                     const PhotometricFitOptions& options);
+
 }  // namespace morphfit::fitters
 
 #endif  // MORPHFIT_FITTERS_PHOTOMETRIC_FIT_H_
