@@ -7,6 +7,13 @@
 
 #include <glog/logging.h>
 
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MORPHFIT_LANDMARK_X86 1
+#else
+#define MORPHFIT_LANDMARK_X86 0
+#endif
+
 #include "morphfit/math/camera.h"
 #include "morphfit/math/rotation.h"
 
@@ -18,34 +25,43 @@ GatheredVertices GatheredVertices::Make(const models::MorphableModel& model,
   GatheredVertices g;
   g.vertex_ids = vertex_ids;
   g.mean = subset.mean.cast<double>();
-  g.identity = subset.identity.cast<double>();
-  g.expression = subset.expression.cast<double>();
+  g.identity = subset.identity;
+  g.expression = subset.expression;
   return g;
 }
 
 namespace {
 
-// out[c] += (row c of the 3 x k row-major block) . coeffs, the three rows in one pass over the
-// coefficients with four-lane partial sums (Eigen's three separate dot products cost ~12% of a
-// BFM-size fit; a plain loop is vectorised by transposing).
-void AddRowProducts(const double* rows, int k, const double* coeffs, double out[3]) {
-  using Lanes = Eigen::Array4d;
-  const double* r0 = rows;
-  const double* r1 = rows + k;
-  const double* r2 = rows + 2 * k;
-  Lanes a0 = Lanes::Zero(), a1 = Lanes::Zero(), a2 = Lanes::Zero();
+// out[c] += (row c of the 3 x k row-major float block) . coeffs in double, the three rows in
+// one pass over the coefficients with four-lane partial sums (Eigen's three separate dot
+// products on double rows cost ~12% of a BFM-size fit).
+void AddRowProducts(const float* rows, int k, const double* coeffs, double out[3]) {
+  const float* r0 = rows;
+  const float* r1 = rows + k;
+  const float* r2 = rows + 2 * k;
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0;
   int i = 0;
+#if MORPHFIT_LANDMARK_X86
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd(), a2 = _mm256_setzero_pd();
   for (; i + 4 <= k; i += 4) {
-    const Lanes c = Eigen::Map<const Lanes>(coeffs + i);
-    a0 += Eigen::Map<const Lanes>(r0 + i) * c;
-    a1 += Eigen::Map<const Lanes>(r1 + i) * c;
-    a2 += Eigen::Map<const Lanes>(r2 + i) * c;
+    const __m256d c = _mm256_loadu_pd(coeffs + i);
+    a0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r0 + i)), c, a0);
+    a1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r1 + i)), c, a1);
+    a2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r2 + i)), c, a2);
   }
-  double s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum();
+  auto lanes = [](__m256d v) {
+    alignas(32) double l[4];
+    _mm256_store_pd(l, v);
+    return (l[0] + l[1]) + (l[2] + l[3]);
+  };
+  s0 = lanes(a0);
+  s1 = lanes(a1);
+  s2 = lanes(a2);
+#endif
   for (; i < k; ++i) {
-    s0 += r0[i] * coeffs[i];
-    s1 += r1[i] * coeffs[i];
-    s2 += r2[i] * coeffs[i];
+    s0 += static_cast<double>(r0[i]) * coeffs[i];
+    s1 += static_cast<double>(r1[i]) * coeffs[i];
+    s2 += static_cast<double>(r2[i]) * coeffs[i];
   }
   out[0] += s0;
   out[1] += s1;
@@ -211,7 +227,7 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
   if (jacobians[2] != nullptr) std::copy(d.camera, d.camera + 6, jacobians[2]);
   // Each coefficient Jacobian row as a combination of the slot's three contiguous basis rows
   // (Eigen's GEMM path would pack these tiny operands and dominated the whole fit).
-  auto basis_rows = [&](const GatheredVertices::RowMajorXd& basis, double* out) {
+  auto basis_rows = [&](const GatheredVertices::RowMajorXf& basis, double* out) {
     for (int i = 0; i < 2; ++i) {
       CombineBasisRows(basis, slot_, d.point + 3 * i, 1.0, out + i * basis.cols());
     }
@@ -225,14 +241,17 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
   return true;
 }
 
-void CombineBasisRows(const GatheredVertices::RowMajorXd& basis, int slot, const double* d,
+void CombineBasisRows(const GatheredVertices::RowMajorXf& basis, int slot, const double* d,
                       double scale, double* out) {
   const int k = static_cast<int>(basis.cols());
-  const double* b0 = basis.row(3 * slot).data();
-  const double* b1 = b0 + k;
-  const double* b2 = b1 + k;
+  const float* b0 = basis.row(3 * slot).data();
+  const float* b1 = b0 + k;
+  const float* b2 = b1 + k;
   const double d0 = scale * d[0], d1 = scale * d[1], d2 = scale * d[2];
-  for (int c = 0; c < k; ++c) out[c] = d0 * b0[c] + d1 * b1[c] + d2 * b2[c];
+  for (int c = 0; c < k; ++c) {
+    out[c] = d0 * static_cast<double>(b0[c]) + d1 * static_cast<double>(b1[c]) +
+             d2 * static_cast<double>(b2[c]);
+  }
 }
 
 CoefficientPriorCost::CoefficientPriorCost(int size, double weight)

@@ -24,15 +24,16 @@
 
 namespace morphfit::fitters {
 
-// A few model vertices gathered once per fit, in double, vertex-major so that one vertex's
-// coefficients are contiguous: for vertex slot s, mean(3s .. 3s+2) mm, identity rows
-// 3s .. 3s+2 (3 x K_id, mm per sigma), expression rows likewise.
+// A few model vertices gathered once per fit, vertex-major so that one vertex's coefficients
+// are contiguous: for vertex slot s, mean(3s .. 3s+2) mm, identity rows 3s .. 3s+2 (3 x K_id,
+// mm per sigma), expression rows likewise. The bases stay in the model's float (half the
+// memory traffic of the rows, the fit's main load); every product with them is in double.
 struct GatheredVertices {
-  using RowMajorXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using RowMajorXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   std::vector<int> vertex_ids;  // slot -> model vertex id
   Eigen::VectorXd mean;         // 3 * slots
-  RowMajorXd identity;          // (3 * slots) x K_id
-  RowMajorXd expression;        // (3 * slots) x K_exp
+  RowMajorXf identity;          // (3 * slots) x K_id
+  RowMajorXf expression;        // (3 * slots) x K_exp
 
   static GatheredVertices Make(const models::MorphableModel& model,
                                const std::vector<int>& vertex_ids);
@@ -129,7 +130,7 @@ class LandmarkReprojectionCost final : public ceres::CostFunction {
 
 // out[c] = scale * (d[0] b0[c] + d[1] b1[c] + d[2] b2[c]), b0..b2 the slot's three basis rows
 // (K = basis.cols()): one landmark row's coefficient Jacobian from LandmarkPartials::point.
-void CombineBasisRows(const GatheredVertices::RowMajorXd& basis, int slot, const double* d,
+void CombineBasisRows(const GatheredVertices::RowMajorXf& basis, int slot, const double* d,
                       double scale, double* out);
 
 // Gaussian coefficient prior in sigma units: r_k = sqrt(weight) * c_k (k < size), so the cost
