@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include <Eigen/Cholesky>
 #include <glog/logging.h>
@@ -29,6 +29,11 @@ constexpr double kMinRelativeDecrease = 1e-3;
 constexpr int kBoundRounds = 8;
 // Steps that reuse one factorisation (LandmarkSolveOptions::reuse_factorization).
 constexpr int kMaxReusedSteps = 2;
+// Iterative refinement of a step solved with the float factorisation: corrections allowed and
+// the relative size of the last one at which the step counts as the exact (double) one;
+// otherwise the step is factorised in double.
+constexpr int kMaxRefinements = 4;
+constexpr double kRefinedTolerance = 1e-10;
 
 // Column offsets of the free parameters (-1: held).
 struct Layout {
@@ -97,26 +102,31 @@ int CountRows(const LandmarkProblem& p) {
 }
 
 using MatrixView = Eigen::Map<Eigen::MatrixXd>;
+using MatrixViewF = Eigen::Map<Eigen::MatrixXf>;
 
 // Storage that only grows, handed out as a matrix of the size asked for: solves of different
 // sizes (the stages) and later fits reuse it without freeing.
-class Buffer {
+template <typename T>
+class BasicBuffer {
  public:
-  MatrixView View(int rows, int cols) {
+  Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>> View(int rows, int cols) {
     const size_t size = static_cast<size_t>(rows) * static_cast<size_t>(cols);
     if (data_.size() < size) data_.resize(size);
-    return MatrixView(data_.data(), rows, cols);
+    return {data_.data(), rows, cols};
   }
 
  private:
-  std::vector<double> data_;
+  std::vector<T> data_;
 };
+using Buffer = BasicBuffer<double>;
+using BufferF = BasicBuffer<float>;
 
 // The large scratch of a solve (at n = 151: rows 164 KB, two matrices 182 KB each), kept per
 // thread across solves and fits. Allocated per solve, blocks this size come from mmap (or a
 // heap top that free() trims) and their page faults cost ~10% of a BFM-size fit.
 struct Workspace {
   Buffer jt, a, damped;
+  BufferF jt_f, a_f, damped_f;  // the float factorisation (SolveLandmarkLevenbergMarquardt)
 };
 
 Workspace& ThreadWorkspace() {
@@ -228,6 +238,18 @@ double Curvature(const LandmarkProblem& p, const Layout& layout, const Rows& row
   return c;
 }
 
+// The prior weight of each free parameter (0 for pose and camera).
+Eigen::VectorXd PriorDiagonal(const LandmarkProblem& p, const Layout& layout) {
+  Eigen::VectorXd d = Eigen::VectorXd::Zero(layout.n);
+  if (layout.identity >= 0) {
+    d.segment(layout.identity, layout.k_id).setConstant(p.identity_prior_weight);
+  }
+  if (layout.expression >= 0) {
+    d.segment(layout.expression, layout.k_exp).setConstant(p.expression_prior_weight);
+  }
+  return d;
+}
+
 bool NormalEquations(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
                      Rows* rows, double* cost, Eigen::VectorXd* g, MatrixView* a) {
   if (!Gradient(p, layout, s, rows, cost, g)) return false;
@@ -274,7 +296,10 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   Eigen::VectorXd g(layout.n), lower, upper;
   MatrixView a = workspace.a.View(layout.n, layout.n);
   MatrixView damped = workspace.damped.View(layout.n, layout.n);
-  if (!NormalEquations(problem, layout, *state, &rows, &cost, &g, &a)) {
+  MatrixViewF jt_f = workspace.jt_f.View(layout.n, static_cast<int>(rows.jt.cols()));
+  MatrixViewF a_f = workspace.a_f.View(layout.n, layout.n);
+  MatrixViewF damped_f = workspace.damped_f.View(layout.n, layout.n);
+  if (!Gradient(problem, layout, *state, &rows, &cost, &g)) {
     out.termination = "FAILURE: the energy cannot be evaluated at the start (a landmark behind "
                       "the camera or a non-finite value)";
     return out;
@@ -298,12 +323,57 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     return out;
   }
 
-  // Factorised in place, in damped's storage (constructing it factorises: done at the first
-  // exact step, when damped is filled).
-  std::optional<Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower>> llt;
   Eigen::VectorXd fixed_step(layout.n);
   std::vector<char> fixed(layout.n);
   Eigen::VectorXd rhs(layout.n), step(layout.n), x_new(layout.n);
+  // The damped matrix is factorised in place (lower triangle L, damped = L Lᵀ): in float
+  // (damped_f, from the float rank update a_f: about 1.5x faster at this size) with the step
+  // refined against the exact double operator (iterative refinement, the residual from the
+  // double rows), or in double (damped, from a) when the float factor fails or does not refine.
+  bool factor_is_double = false;
+  Eigen::VectorXf solve_f(layout.n);
+  auto factor_solve = [&](const Eigen::VectorXd& b, Eigen::VectorXd* out) {
+    if (factor_is_double) {
+      *out = b;
+      damped.triangularView<Eigen::Lower>().solveInPlace(*out);
+      damped.triangularView<Eigen::Lower>().adjoint().solveInPlace(*out);
+    } else {
+      solve_f = b.cast<float>();
+      damped_f.triangularView<Eigen::Lower>().solveInPlace(solve_f);
+      damped_f.triangularView<Eigen::Lower>().adjoint().solveInPlace(solve_f);
+      *out = solve_f.cast<double>();
+    }
+  };
+  const Eigen::VectorXd prior_diagonal = PriorDiagonal(problem, layout);
+  Eigen::VectorXd diagonal(layout.n), damping(layout.n), masked(layout.n), tmp(rows.jt.cols());
+  Eigen::VectorXd refine_residual(layout.n), correction(layout.n), solution(layout.n);
+  bool matrix_f_current = false;  // a_f is JᵀWJ + priors at x (float)
+  // out = the damped matrix of this round (held variables: identity rows and columns) times
+  // v, from the double rows.
+  auto apply_damped = [&](const Eigen::VectorXd& v, Eigen::VectorXd* out) {
+    for (int i = 0; i < layout.n; ++i) masked[i] = fixed[i] ? 0.0 : v[i];
+    tmp.noalias() = rows.jt.transpose() * masked;
+    out->noalias() = rows.jt * tmp;
+    *out += (prior_diagonal + damping).cwiseProduct(masked);
+    for (int i = 0; i < layout.n; ++i) {
+      if (fixed[i]) (*out)[i] = v[i];
+    }
+  };
+  // solution = the damped matrix's inverse times rhs with the float factor, refined to
+  // kRefinedTolerance; false when it does not get there in kMaxRefinements corrections.
+  auto refined_solve = [&]() {
+    factor_solve(rhs, &solution);
+    for (int k = 0; k < kMaxRefinements; ++k) {
+      apply_damped(solution, &refine_residual);
+      refine_residual = rhs - refine_residual;
+      factor_solve(refine_residual, &correction);
+      solution += correction;
+      VLOG(3) << "landmark LM: refinement " << k << ": |correction| / |step| "
+              << correction.norm() / solution.norm();
+      if (correction.norm() <= kRefinedTolerance * solution.norm()) return true;
+    }
+    return false;
+  };
   double radius = kInitialRadius, decrease_factor = 2.0;
   bool rejected = false, bounded = false, retried = false;
   auto reject = [&]() {
@@ -317,14 +387,15 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   // current JᵀWJ's (Curvature). With reuse_factorization false such a step serves only as a
   // cheap convergence test: when it meets the function tolerance the solve ends there (it is
   // not taken); otherwise the exact step is computed and the path is the plain method's.
-  bool matrix_current = true;  // `a` is JᵀWJ + priors at x
+  bool matrix_current = false;  // `a` is JᵀWJ + priors at x (double)
+  bool diagonal_current = false;  // `diagonal` is diag(JᵀWJ + priors) at x
   bool reusable = false;       // llt factors a recent damped matrix without held variables
   int reused_steps = 0;
   // x_new from the current matrix; false when the damped matrix is not positive definite.
   auto exact_step = [&]() {
-    if (!matrix_current) {
-      GaussNewtonMatrix(problem, layout, rows, &a);
-      matrix_current = true;
+    if (!diagonal_current) {
+      diagonal = rows.jt.rowwise().squaredNorm() + prior_diagonal;
+      diagonal_current = true;
     }
     reused_steps = 0;
     // (JᵀWJ + D / radius) step = -g, D = clamped diag(JᵀWJ). Bounds: variables at a bound with
@@ -339,28 +410,58 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     for (int i = 0; i < layout.n; ++i) {
       fixed[i] = (x[i] <= lower[i] && g[i] > 0.0) || (x[i] >= upper[i] && g[i] < 0.0);
     }
+    damping = diagonal.cwiseMax(kMinDiagonal).cwiseMin(kMaxDiagonal) / radius;
     for (int round = 0; round < kBoundRounds; ++round) {
-      damped = a;
-      damped.diagonal() += a.diagonal().cwiseMax(kMinDiagonal).cwiseMin(kMaxDiagonal) / radius;
       rhs = -g;
-      if (round > 0) rhs.noalias() -= a.selfadjointView<Eigen::Lower>() * fixed_step;
+      if (round > 0) {
+        // rhs -= (JᵀWJ + priors) fixed_step, from the rows.
+        tmp.noalias() = rows.jt.transpose() * fixed_step;
+        rhs.noalias() -= rows.jt * tmp;
+        rhs -= prior_diagonal.cwiseProduct(fixed_step);
+      }
       for (int i = 0; i < layout.n; ++i) {
-        if (!fixed[i]) continue;
-        damped.row(i).setZero();
-        damped.col(i).setZero();
-        damped(i, i) = 1.0;
-        rhs[i] = fixed_step[i];
+        if (fixed[i]) rhs[i] = fixed_step[i];
       }
-      if (llt.has_value()) {
-        llt->compute(damped);
-      } else {
-        llt.emplace(damped);
+      // The damped matrix from `source` (lower triangle; its diagonal from the double rows),
+      // held rows and columns replaced by the identity's.
+      auto fill = [&](auto* m, const auto& source) {
+        using Scalar = typename std::remove_reference_t<decltype(*m)>::Scalar;
+        *m = source;
+        m->diagonal() = (diagonal + damping).template cast<Scalar>();
+        for (int i = 0; i < layout.n; ++i) {
+          if (!fixed[i]) continue;
+          m->row(i).setZero();
+          m->col(i).setZero();
+          (*m)(i, i) = Scalar(1);
+        }
+      };
+      if (!matrix_f_current) {
+        jt_f = rows.jt.cast<float>();
+        a_f.setZero();
+        a_f.selfadjointView<Eigen::Lower>().rankUpdate(jt_f);
+        matrix_f_current = true;
       }
-      if (llt->info() != Eigen::Success) {
-        reusable = false;
-        return false;
+      fill(&damped_f, a_f);
+      factor_is_double = false;
+      const bool solved =
+          Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>, Eigen::Lower>(damped_f).info() ==
+              Eigen::Success &&
+          refined_solve();
+      if (!solved) {
+        if (!matrix_current) {
+          GaussNewtonMatrix(problem, layout, rows, &a);
+          matrix_current = true;
+        }
+        fill(&damped, a);
+        factor_is_double = true;
+        if (Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>, Eigen::Lower>(damped).info() !=
+            Eigen::Success) {
+          reusable = false;
+          return false;
+        }
+        factor_solve(rhs, &solution);
       }
-      x_new = x + llt->solve(rhs);
+      x_new = x + solution;
       bool crossed = false;
       for (int i = 0; i < layout.n; ++i) {
         if (fixed[i] || (x_new[i] >= lower[i] && x_new[i] <= upper[i])) continue;
@@ -398,7 +499,8 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     ++out.iterations;
     bool chord = reusable && !matrix_current && reused_steps < kMaxReusedSteps;
     if (chord) {
-      x_new = x - llt->solve(g);
+      factor_solve(-g, &x_new);
+      x_new += x;
       chord = (x_new.array() >= lower.array()).all() && (x_new.array() <= upper.array()).all();
       if (chord) ++reused_steps;
     }
@@ -461,7 +563,7 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     // The gradient at the new point (its matrix when a step needs it).
     x = x_new;
     *state = candidate;
-    matrix_current = false;
+    matrix_current = matrix_f_current = diagonal_current = false;
     if (!Gradient(problem, layout, *state, &rows, &cost, &g)) {
       // Evaluate succeeded at this point a moment ago; only a non-finite row can get here.
       out.termination = "FAILURE: non-finite Jacobian";
