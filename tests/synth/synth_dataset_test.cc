@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <Eigen/Geometry>
@@ -150,6 +151,39 @@ TEST_F(SynthTest, ShardFilesDoNotDependOnThreadCount) {
   ASSERT_GT(a.size(), 1000u);
   EXPECT_TRUE(a == ReadBytes(Path("b.h5")));
   EXPECT_TRUE(a == ReadBytes(Path("c.h5")));
+}
+
+// Several blocks of 32 (32 + 32 + 6 samples) pass through WriteShard's pipeline, where each
+// block's shapes are evaluated by one worker while the others render: the file is the same
+// with 1, 2 and 5 threads, and the progress callback runs on the calling thread only and counts
+// every sample once.
+TEST_F(SynthTest, ShardOfSeveralBlocksIsTheSameWithAnyThreadCount) {
+  const Sampler sampler = MakeSampler(Options(true, true));
+  const SetInfo info = Info(70, 70);
+  ThreadPool two(2), five(5);
+  std::string first;
+  for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &two, &five}) {
+    const std::thread::id caller = std::this_thread::get_id();
+    int64_t reported = 0;
+    bool other_thread = false;
+    const std::string name = "t" + std::to_string(pool ? pool->num_threads() : 1) + ".h5";
+    ASSERT_TRUE(WriteShard(Path(name), Model(), sampler, nullptr, info, 0, 70, pool,
+                           [&](int64_t done) {
+                             reported += done;
+                             other_thread = other_thread || std::this_thread::get_id() != caller;
+                           },
+                           nullptr)
+                    .ok());
+    EXPECT_EQ(reported, 70) << name;
+    EXPECT_FALSE(other_thread) << name;
+    const std::string bytes = ReadBytes(Path(name));
+    ASSERT_GT(bytes.size(), 1000u);
+    if (first.empty()) {
+      first = bytes;
+    } else {
+      EXPECT_TRUE(bytes == first) << name << " differs from the 1-thread shard";
+    }
+  }
 }
 
 // WriteShard evaluates shapes in blocks of 32 samples; a sample stores the same values whatever

@@ -63,7 +63,8 @@ int64_t NumShards(int64_t count, int64_t samples_per_shard);
 
 // Writes samples [begin, end) of the set into `path` (atomically). `pool` renders and
 // compresses samples in parallel (null = the calling thread); the file's contents do not depend
-// on the thread count. `on_samples_done(n)` is called from the calling thread after each batch.
+// on the thread count. `on_samples_done(n)` is called from the calling thread as samples are
+// written (n = samples written since its last call).
 // `device` renders the samples (device_render.h): on kCuda each block's faces go to the device
 // in one batched call, then are encoded and compressed on the pool; unavailable, it is an error
 // before the file is created.
