@@ -6,8 +6,21 @@
 
 #include <string>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace morphfit::synth::internal {
 namespace {
+
+// The calling thread's output buffer of at least `bytes` bytes, kept from chunk to chunk: the
+// stream is written there and copied out at its exact length, so no chunk allocates and clears
+// a buffer the size of its input.
+std::vector<uint8_t>& Scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> scratch;
+  if (scratch.size() < bytes) scratch.resize(bytes);
+  return scratch;
+}
 
 // igzip level 1 with its default hash buffer; one per thread.
 Status IgzipCompress(const uint8_t* src, size_t bytes, std::vector<uint8_t>* out) {
@@ -19,13 +32,13 @@ Status IgzipCompress(const uint8_t* src, size_t bytes, std::vector<uint8_t>* out
     return InvalidArgumentError("synth: chunk of " + std::to_string(bytes) +
                                 " bytes is too large to compress in one piece");
   }
-  out->resize(bound);
+  std::vector<uint8_t>& scratch = Scratch(bound);
   isal_zstream stream;
   isal_deflate_stateless_init(&stream);
   stream.next_in = const_cast<uint8_t*>(src);
   stream.avail_in = static_cast<uint32_t>(bytes);
-  stream.next_out = out->data();
-  stream.avail_out = static_cast<uint32_t>(out->size());
+  stream.next_out = scratch.data();
+  stream.avail_out = static_cast<uint32_t>(bound);
   stream.level = 1;
   stream.level_buf = level_buffer.data();
   stream.level_buf_size = static_cast<uint32_t>(level_buffer.size());
@@ -37,7 +50,7 @@ Status IgzipCompress(const uint8_t* src, size_t bytes, std::vector<uint8_t>* out
     return InternalError("synth: igzip failed on a chunk of " + std::to_string(bytes) +
                          " bytes (code " + std::to_string(result) + ")");
   }
-  out->resize(stream.total_out);
+  out->assign(scratch.data(), scratch.data() + stream.total_out);
   return OkStatus();
 }
 
@@ -57,12 +70,13 @@ Status LibdeflateCompress(const uint8_t* src, size_t bytes, int level, std::vect
     tls.level = level;
     if (tls.c == nullptr) return InternalError("synth: cannot allocate a deflate compressor");
   }
-  out->resize(libdeflate_zlib_compress_bound(tls.c, bytes));
-  const size_t written = libdeflate_zlib_compress(tls.c, src, bytes, out->data(), out->size());
+  const size_t bound = libdeflate_zlib_compress_bound(tls.c, bytes);
+  std::vector<uint8_t>& scratch = Scratch(bound);
+  const size_t written = libdeflate_zlib_compress(tls.c, src, bytes, scratch.data(), bound);
   if (written == 0) {
     return InternalError("synth: deflate failed on a chunk of " + std::to_string(bytes) + " bytes");
   }
-  out->resize(written);
+  out->assign(scratch.data(), scratch.data() + written);
   return OkStatus();
 }
 
@@ -79,9 +93,26 @@ Status ZlibCompress(const uint8_t* src, size_t bytes, int level, std::vector<uin
 void Shuffle(const uint8_t* in, size_t bytes, int element_size, std::vector<uint8_t>* out) {
   out->resize(bytes);
   const size_t n = bytes / element_size;
+  size_t done = 0;  // elements already shuffled by the vector loop
+#if defined(__AVX2__)
+  if (element_size == 2) {
+    // 16 elements per step: bytes split into low and high halves within each 128-bit lane,
+    // then the lanes' halves gathered.
+    const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                           0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    uint8_t* low = out->data();
+    uint8_t* high = low + n;
+    for (; done + 16 <= n; done += 16) {
+      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 2 * done));
+      v = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, split), _MM_SHUFFLE(3, 1, 2, 0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(low + done), _mm256_castsi256_si128(v));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(high + done), _mm256_extracti128_si256(v, 1));
+    }
+  }
+#endif
   for (int b = 0; b < element_size; ++b) {
     uint8_t* dst = out->data() + b * n;
-    for (size_t i = 0; i < n; ++i) dst[i] = in[i * element_size + b];
+    for (size_t i = done; i < n; ++i) dst[i] = in[i * element_size + b];
   }
 }
 

@@ -138,17 +138,26 @@ StatusOr<cv::Mat> RenderBackground(const BackgroundSpec& spec, int size,
       return cv::Mat(size, size, CV_32FC3, base);
     case BackgroundKind::kNoise: {
       Rng rng(spec.noise_seed);
-      cv::Mat out(size, size, CV_32FC3, base);
+      cv::Mat fine[2];
+      int octave = 0;
       for (const auto& [grid, sigma] : {std::pair<int, double>{5, 0.25}, {17, 0.1}}) {
         cv::Mat coarse(grid, grid, CV_32FC3);
         for (int i = 0; i < grid * grid * 3; ++i) {
           coarse.ptr<float>()[i] = static_cast<float>(rng.Normal(0.0, sigma));
         }
-        cv::Mat fine;
-        cv::resize(coarse, fine, cv::Size(size, size), 0, 0, cv::INTER_CUBIC);
-        out += fine;
+        cv::resize(coarse, fine[octave++], cv::Size(size, size), 0, 0, cv::INTER_CUBIC);
       }
-      cv::min(cv::max(out, 0.0), 1.0, out);
+      // (colour + octave 0) + octave 1, clamped to [0, 1]: one pass.
+      cv::Mat out(size, size, CV_32FC3);
+      const float* f0 = fine[0].ptr<float>();
+      const float* f1 = fine[1].ptr<float>();
+      float* o = out.ptr<float>();
+      for (size_t i = 0; i < static_cast<size_t>(size) * size; ++i) {
+        for (int c = 0; c < 3; ++c) {
+          const float v = (spec.color[c] + f0[3 * i + c]) + f1[3 * i + c];
+          o[3 * i + c] = std::min(1.0f, std::max(0.0f, v));
+        }
+      }
       return out;
     }
     case BackgroundKind::kImage: {

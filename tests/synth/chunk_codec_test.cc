@@ -64,6 +64,21 @@ TEST(ChunkCodecTest, ShuffleGroupsBytesByPosition) {
   std::vector<uint8_t> out;
   Shuffle(in.data(), in.size(), 2, &out);
   EXPECT_EQ(out, (std::vector<uint8_t>{1, 3, 5, 2, 4, 6}));
+  // Lengths around the 16-element vector step, element sizes 2, 3 and 4.
+  for (int element_size : {2, 3, 4}) {
+    for (size_t count : {size_t{15}, size_t{16}, size_t{17}, size_t{47}, size_t{1000}}) {
+      std::vector<uint8_t> values(count * element_size);
+      for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<uint8_t>(i * 37 + i / 251);
+      Shuffle(values.data(), values.size(), element_size, &out);
+      ASSERT_EQ(out.size(), values.size());
+      for (size_t i = 0; i < count; ++i) {
+        for (int b = 0; b < element_size; ++b) {
+          ASSERT_EQ(out[b * count + i], values[i * element_size + b])
+              << "element " << i << " byte " << b << " of " << count << " x " << element_size;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
