@@ -73,10 +73,10 @@ void AddRowProducts(const float* rows, int k, const double* coeffs, double out[3
 Eigen::Vector3d GatheredVertices::Point(int slot, const double* identity_coeffs,
                                         const double* expression_coeffs) const {
   Eigen::Vector3d p = mean.segment<3>(3 * slot);
-  if (num_identity() > 0) {
+  if (num_identity() > 0 && identity_coeffs != nullptr) {
     AddRowProducts(identity.row(3 * slot).data(), num_identity(), identity_coeffs, p.data());
   }
-  if (num_expression() > 0) {
+  if (num_expression() > 0 && expression_coeffs != nullptr) {
     AddRowProducts(expression.row(3 * slot).data(), num_expression(), expression_coeffs,
                    p.data());
   }
@@ -146,12 +146,11 @@ void LandmarkReprojectionCost::set_slot(int slot) {
   slot_ = slot;
 }
 
-bool LandmarkReprojectionCost::Linearize(const RotationTerms& rotation, const double* translation,
-                                         const double* camera, const double* identity_coeffs,
-                                         const double* expression_coeffs, bool partials,
-                                         LandmarkPartials* out) const {
+bool LandmarkReprojectionCost::Linearize(const RotationTerms& rotation,
+                                         const Eigen::Vector3d& point_model,
+                                         const double* translation, const double* camera,
+                                         bool partials, LandmarkPartials* out) const {
   const double* R = rotation.R;
-  const Eigen::Vector3d point_model = vertices_->Point(slot_, identity_coeffs, expression_coeffs);
   // D = d(uv) / d(point): of the camera-frame point (FaceParams' cameras) or of the rotated
   // point R x (kPinholeImageScale); dview, dcamera: of blocks 1 and 2.
   double uv[2], duv_dpoint[6];
@@ -203,7 +202,8 @@ bool LandmarkReprojectionCost::Linearize(const RotationTerms& rotation, const do
     J.col(j) = D * Eigen::Vector3d(dp[0], dp[1], dp[2]);
   }
   // d(uv)/d(coefficients) = D R (3 x K rows of the slot).
-  Eigen::Map<Mat23>(out->point) = D * Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(R);
+  using Mat33 = Eigen::Matrix<double, 3, 3, Eigen::RowMajor>;
+  Eigen::Map<Mat23>(out->point) = D * Eigen::Map<const Mat33>(R);
   return true;
 }
 
@@ -215,8 +215,9 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
   const int exp_block = k_id > 0 ? 4 : 3;
   const RotationTerms rotation(parameters[0]);
   LandmarkPartials d;
-  if (!Linearize(rotation, parameters[1], parameters[2], k_id > 0 ? parameters[id_block] : nullptr,
-                 k_exp > 0 ? parameters[exp_block] : nullptr, jacobians != nullptr, &d)) {
+  const Eigen::Vector3d point = ModelPoint(k_id > 0 ? parameters[id_block] : nullptr,
+                                          k_exp > 0 ? parameters[exp_block] : nullptr);
+  if (!Linearize(rotation, point, parameters[1], parameters[2], jacobians != nullptr, &d)) {
     return false;
   }
   residuals[0] = d.residual[0];

@@ -39,7 +39,8 @@ struct GatheredVertices {
                                const std::vector<int>& vertex_ids);
   int num_identity() const { return static_cast<int>(identity.cols()); }
   int num_expression() const { return static_cast<int>(expression.cols()); }
-  // point (3, mm, model frame) of slot s for the given coefficients (sizes K_id, K_exp).
+  // point (3, mm, model frame) of slot s for the given coefficients (sizes K_id, K_exp; a null
+  // pointer stands for all zeros).
   Eigen::Vector3d Point(int slot, const double* identity_coeffs,
                         const double* expression_coeffs) const;
 };
@@ -107,12 +108,17 @@ class LandmarkReprojectionCost final : public ceres::CostFunction {
   bool Evaluate(double const* const* parameters, double* residuals,
                 double** jacobians) const override;
 
-  // Evaluate's arithmetic with the rotation given (shared by every landmark of a point) and the
-  // coefficient Jacobians left to the caller (LandmarkPartials::point times the slot's basis
-  // rows): the own solver forms its rows from this. With partials false only the residual is
-  // set. False where Evaluate fails (a point behind the camera).
-  bool Linearize(const RotationTerms& rotation, const double* translation, const double* camera,
-                 const double* identity_coeffs, const double* expression_coeffs, bool partials,
+  // The slot's model point (GatheredVertices::Point).
+  Eigen::Vector3d ModelPoint(const double* identity_coeffs, const double* expression_coeffs) const {
+    return vertices_->Point(slot_, identity_coeffs, expression_coeffs);
+  }
+  // Evaluate's arithmetic with the rotation (shared by every landmark of a parameter point) and
+  // the model point given, the coefficient Jacobians left to the caller
+  // (LandmarkPartials::point times the slot's basis rows): the own solver forms its rows from
+  // this. With partials false only the residual is set. False where Evaluate fails (a point
+  // behind the camera).
+  bool Linearize(const RotationTerms& rotation, const Eigen::Vector3d& point_model,
+                 const double* translation, const double* camera, bool partials,
                  LandmarkPartials* out) const;
 
   void set_slot(int slot);

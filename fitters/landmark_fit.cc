@@ -77,6 +77,8 @@ bool AssignContour(const models::MorphableModel& model, const SlotTable& table,
   // (evaluating every gathered point took ~15% of a BFM-size fit). A prefix whose answer is
   // not its last vertex gives the whole line's answer.
   const GatheredVertices& g = table.vertices;
+  const double* alpha = state.identity.isZero(0.0) ? nullptr : state.identity.data();
+  const double* beta = state.expression.isZero(0.0) ? nullptr : state.expression.data();
   bool changed = false;
   for (int k = 0; k < kNumJawLandmarks; ++k) {
     const std::vector<int>& slots = table.line_slots[k];
@@ -85,7 +87,7 @@ bool AssignContour(const models::MorphableModel& model, const SlotTable& table,
     int done = 0, index = 0;
     for (int prefix = std::min(n, 8);; prefix = std::min(n, 2 * prefix)) {
       for (; done < prefix; ++done) {
-        points.col(done) = g.Point(slots[done], state.identity.data(), state.expression.data());
+        points.col(done) = g.Point(slots[done], alpha, beta);
       }
       index = SelectSilhouetteVertex(params, table.outward[k], points.leftCols(prefix));
       if (index < prefix - 1 || prefix == n) break;

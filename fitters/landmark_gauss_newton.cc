@@ -146,14 +146,27 @@ struct Rows {
   Eigen::VectorXd r;  // m
 };
 
+// The landmarks' model points at one coefficient vector (they depend on the coefficients and
+// the slots only): those of an evaluated candidate serve the gradient at it once accepted.
+struct ModelPoints {
+  Eigen::Matrix3Xd p = Eigen::Matrix3Xd(3, kNumLandmarks);
+  bool known = false;  // p holds the points of the state evaluated next
+};
+
 // Energy (and with `rows`, the weighted Jacobian rows and residuals) at `s`. The rotation is
 // expanded once for all landmarks, and each row is written in place from the landmark's
-// partials (LandmarkReprojectionCost::Linearize, the arithmetic of its Evaluate).
+// partials (LandmarkReprojectionCost::Linearize, the arithmetic of its Evaluate). The model
+// points come from `points` when known, else are computed (zero coefficient blocks skipped)
+// and kept there.
 bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
-              double* cost, Rows* rows) {
+              double* cost, Rows* rows, ModelPoints* points) {
   const RotationTerms rotation(s.rotation.data());
-  const double* alpha = layout.k_id > 0 ? s.identity.data() : nullptr;
-  const double* beta = layout.k_exp > 0 ? s.expression.data() : nullptr;
+  const bool known = points->known;
+  points->known = false;
+  const double* alpha =
+      layout.k_id > 0 && !s.identity.isZero(0.0) ? s.identity.data() : nullptr;
+  const double* beta =
+      layout.k_exp > 0 && !s.expression.isZero(0.0) ? s.expression.data() : nullptr;
   const bool partials = rows != nullptr;
   const std::vector<double>& weights = *p.weights;
   double sum = 0.0;
@@ -163,8 +176,9 @@ bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkStat
     const double w = weights[k];
     if (!(w > 0.0)) continue;
     const LandmarkReprojectionCost& cost_k = *(*p.costs)[k];
-    if (!cost_k.Linearize(rotation, s.translation.data(), s.camera.data(), alpha, beta, partials,
-                          &d)) {
+    if (!known) points->p.col(k) = cost_k.ModelPoint(alpha, beta);
+    if (!cost_k.Linearize(rotation, points->p.col(k), s.translation.data(), s.camera.data(),
+                          partials, &d)) {
       return false;
     }
     double rho = 0.0;
@@ -192,6 +206,7 @@ bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkStat
       }
     }
   }
+  points->known = true;
   if (layout.identity >= 0) sum += 0.5 * p.identity_prior_weight * s.identity.squaredNorm();
   if (layout.expression >= 0) sum += 0.5 * p.expression_prior_weight * s.expression.squaredNorm();
   *cost = sum;
@@ -200,8 +215,8 @@ bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkStat
 
 // Energy, rows and gradient at `s`.
 bool Gradient(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
-              Rows* rows, double* cost, Eigen::VectorXd* g) {
-  if (!Evaluate(p, layout, s, cost, rows)) return false;
+              ModelPoints* points, Rows* rows, double* cost, Eigen::VectorXd* g) {
+  if (!Evaluate(p, layout, s, cost, rows, points)) return false;
   g->noalias() = rows->jt * rows->r;
   if (layout.identity >= 0 && p.identity_prior_weight > 0.0) {
     g->segment(layout.identity, layout.k_id) += p.identity_prior_weight * s.identity;
@@ -252,7 +267,8 @@ Eigen::VectorXd PriorDiagonal(const LandmarkProblem& p, const Layout& layout) {
 
 bool NormalEquations(const LandmarkProblem& p, const Layout& layout, const LandmarkState& s,
                      Rows* rows, double* cost, Eigen::VectorXd* g, MatrixView* a) {
-  if (!Gradient(p, layout, s, rows, cost, g)) return false;
+  ModelPoints points;
+  if (!Gradient(p, layout, s, &points, rows, cost, g)) return false;
   GaussNewtonMatrix(p, layout, *rows, a);
   return true;
 }
@@ -268,7 +284,8 @@ std::string Fmt(double v) {
 bool LandmarkEnergyValue(const LandmarkProblem& problem, const LandmarkState& state,
                          double* cost) {
   const Layout layout(problem, state);
-  return Evaluate(problem, layout, state, cost, nullptr);
+  ModelPoints points;
+  return Evaluate(problem, layout, state, cost, nullptr, &points);
 }
 
 bool LandmarkNormalEquations(const LandmarkProblem& problem, const LandmarkState& state,
@@ -299,7 +316,8 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   MatrixViewF jt_f = workspace.jt_f.View(layout.n, static_cast<int>(rows.jt.cols()));
   MatrixViewF a_f = workspace.a_f.View(layout.n, layout.n);
   MatrixViewF damped_f = workspace.damped_f.View(layout.n, layout.n);
-  if (!Gradient(problem, layout, *state, &rows, &cost, &g)) {
+  ModelPoints points, candidate_points;
+  if (!Gradient(problem, layout, *state, &points, &rows, &cost, &g)) {
     out.termination = "FAILURE: the energy cannot be evaluated at the start (a landmark behind "
                       "the camera or a non-finite value)";
     return out;
@@ -483,7 +501,9 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     step = x_new - x;
     model_decrease = -(g.dot(step) + 0.5 * Curvature(problem, layout, rows, step));
     layout.Scatter(x_new, &candidate);
-    valid = candidate.AllFinite() && Evaluate(problem, layout, candidate, &new_cost, nullptr);
+    candidate_points.known = false;
+    valid = candidate.AllFinite() &&
+            Evaluate(problem, layout, candidate, &new_cost, nullptr, &candidate_points);
     VLOG(2) << "landmark LM iteration " << out.iterations << ": cost " << cost << " -> "
             << (valid ? new_cost : std::numeric_limits<double>::infinity()) << " (model "
             << model_decrease << "), |step| " << step.norm() << ", radius " << radius
@@ -564,7 +584,8 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
     x = x_new;
     *state = candidate;
     matrix_current = matrix_f_current = diagonal_current = false;
-    if (!Gradient(problem, layout, *state, &rows, &cost, &g)) {
+    std::swap(points, candidate_points);  // the candidate's model points
+    if (!Gradient(problem, layout, *state, &points, &rows, &cost, &g)) {
       // Evaluate succeeded at this point a moment ago; only a non-finite row can get here.
       out.termination = "FAILURE: non-finite Jacobian";
       out.usable = false;
