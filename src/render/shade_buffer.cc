@@ -1,9 +1,12 @@
-// Shading of a whole visibility buffer (renderer.h, ShadeVisibility): per row chunk, covered
-// pixels are gathered into structure-of-arrays batches (barycentrics, the three corners'
-// normals and albedo) and math::ShadePixel runs over a batch in one loop that the compiler
-// vectorises across pixels. Same IEEE operations in the same order as the per-pixel reference
-// (math::ShadeImageReference); built with FMA contraction off (CMakeLists) like it, so the
-// channels are the same bits.
+// Shading of a whole visibility buffer (renderer.h, ShadeVisibility). The image is shaded in
+// segments of up to 128 consecutive pixels, lanes = pixels: the covered pixels' barycentrics
+// and corner normals and albedo are gathered into structure-of-arrays lanes, math::ShadePixel
+// runs over every lane of the segment in one loop that the compiler vectorises, background
+// lanes are replaced by their constant values in the same loop, and each channel image is then
+// written in order from the lanes (vectorised: interleaving permutes and full-width stores
+// instead of 13 scalar stores per pixel). Same IEEE operations in the same order as the
+// per-pixel reference (math::ShadeImageReference); built with FMA contraction off (CMakeLists)
+// like it, so the channels are the same bits.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -17,31 +20,33 @@ namespace {
 
 constexpr int64_t kRowChunk = 8;
 
-struct ShadeBatch {
-  static constexpr int kCapacity = 128;
-  int n = 0;
-  int64_t pixel[kCapacity];
-  alignas(64) float bary[3][kCapacity];
-  alignas(64) float normal[3][3][kCapacity];  // [corner][component][pixel]
-  alignas(64) float albedo[3][3][kCapacity];
-  // Outputs.
-  alignas(64) float color[3][kCapacity];
-  alignas(64) float unit_normal[3][kCapacity];
-  alignas(64) float mixed_albedo[3][kCapacity];
-  alignas(64) float shading[3][kCapacity];
-  alignas(64) float specular[kCapacity];
+struct ShadeSegment {
+  static constexpr int kSize = 128;
+  // Inputs. A background lane keeps whatever an earlier covered pixel (or the zero
+  // initialisation) left there: it is shaded too, and its results are discarded.
+  alignas(64) int32_t covered[kSize];         // 1 = face
+  alignas(64) float bary[3][kSize];
+  alignas(64) float normal[3][3][kSize];  // [corner][component][pixel]
+  alignas(64) float albedo[3][3][kSize];
+  // Outputs, background values in background lanes.
+  alignas(64) float color[3][kSize];
+  alignas(64) float unit_normal[3][kSize];
+  alignas(64) float mixed_albedo[3][kSize];
+  alignas(64) float shading[3][kSize];
+  alignas(64) float specular[kSize];
 };
 
-// math::ShadePixel over the batch. kSpecular false: the Blinn-Phong term is known to be off,
-// which leaves straight-line arithmetic the loop vectoriser takes (powf does not vectorise).
+// math::ShadePixel over lanes [0, n), then math::ShadeVisibilityPixel's background values in
+// background lanes. kSpecular false: the Blinn-Phong term is known to be off, which leaves
+// straight-line arithmetic the loop vectoriser takes (powf does not vectorise).
 template <bool kSpecular>
-void ShadeBatchPixels(const float* lighting_in, const math::SpecularParams<float>& spec_in,
-                      ShadeBatch* __restrict b) {
+void ShadeLanes(const float* lighting_in, const math::SpecularParams<float>& spec_in,
+                const float background_in[3], int n, ShadeSegment* __restrict b) {
   float lighting[27];
   std::copy(lighting_in, lighting_in + 27, lighting);
+  const float background[3] = {background_in[0], background_in[1], background_in[2]};
   math::SpecularParams<float> spec{};
   if (kSpecular) spec = spec_in;
-  const int n = b->n;
   for (int j = 0; j < n; ++j) {
     const float bary[3] = {b->bary[0][j], b->bary[1][j], b->bary[2][j]};
     float nv[3][3], av[3][3];
@@ -55,46 +60,59 @@ void ShadeBatchPixels(const float* lighting_in, const math::SpecularParams<float
     const float* albedos[3] = {av[0], av[1], av[2]};
     math::PixelShading<float> s;
     math::ShadePixel(bary, normals, albedos, lighting, spec, &s);
+    const bool on = b->covered[j] != 0;
     for (int c = 0; c < 3; ++c) {
-      b->color[c][j] = s.color[c];
-      b->unit_normal[c][j] = s.normal[c];
-      b->mixed_albedo[c][j] = s.albedo[c];
-      b->shading[c][j] = s.shading[c];
+      b->color[c][j] = on ? s.color[c] : background[c];
+      b->unit_normal[c][j] = on ? s.normal[c] : 0.0f;
+      b->mixed_albedo[c][j] = on ? s.albedo[c] : 0.0f;
+      b->shading[c][j] = on ? s.shading[c] : 0.0f;
     }
-    b->specular[j] = s.specular;
+    b->specular[j] = on ? s.specular : 0.0f;
   }
 }
 
-// Shades the batch and writes its pixels' channels; empties it.
-void FlushBatch(const math::ShadeInputs<float>& in, const math::ChannelImages& out,
-                ShadeBatch* b) {
-  if (in.spec.intensity != 0.0f) {
-    ShadeBatchPixels<true>(in.lighting, in.spec, b);
-  } else {
-    ShadeBatchPixels<false>(in.lighting, in.spec, b);
-  }
-  // Restrict-qualified views: the batch and the six images do not overlap, so loads need not
-  // wait for earlier stores.
-  const ShadeBatch* __restrict src = b;
-  float* __restrict image = out.image;
-  float* __restrict normals = out.normals;
-  float* __restrict albedo = out.albedo;
-  float* __restrict shading = out.shading;
-  float* __restrict specular = out.specular;
-  uint8_t* __restrict mask = out.mask;
-  const int n = b->n;
+// out[3 j + c] = lanes[c][j] for j < n (the compiler vectorises the interleave).
+void InterleaveRgb(const float (*__restrict lanes)[ShadeSegment::kSize], int n,
+                   float* __restrict out) {
   for (int j = 0; j < n; ++j) {
-    const int64_t i = src->pixel[j];
-    for (int c = 0; c < 3; ++c) {
-      image[3 * i + c] = src->color[c][j];
-      normals[3 * i + c] = src->unit_normal[c][j];
-      albedo[3 * i + c] = src->mixed_albedo[c][j];
-      shading[3 * i + c] = src->shading[c][j];
-    }
-    mask[i] = 1;
-    specular[i] = src->specular[j];
+    for (int c = 0; c < 3; ++c) out[3 * j + c] = lanes[c][j];
   }
-  b->n = 0;
+}
+
+// Shades pixels [s, s + n) (n <= ShadeSegment::kSize) into every channel of out.
+void ShadePixels(const math::ShadeInputs<float>& in, const VisibilityBuffer& vis,
+                 const float background[3], const math::ChannelImages& out, int64_t s, int n,
+                 ShadeSegment* __restrict b) {
+  const int32_t* __restrict triangle = vis.triangle.data() + s;
+  const float* __restrict vis_bary = vis.bary.data() + 3 * s;
+  for (int j = 0; j < n; ++j) {
+    const int32_t f = triangle[j];
+    b->covered[j] = f >= 0;
+    if (f < 0) continue;
+    for (int k = 0; k < 3; ++k) {
+      b->bary[k][j] = vis_bary[3 * j + k];
+      const int64_t v = in.triangles[3 * static_cast<int64_t>(f) + k];
+      for (int c = 0; c < 3; ++c) {
+        b->normal[k][c][j] = in.normals[3 * v + c];
+        b->albedo[k][c][j] = in.albedo[3 * v + c];
+      }
+    }
+  }
+  if (in.spec.intensity != 0.0f) {
+    ShadeLanes<true>(in.lighting, in.spec, background, n, b);
+  } else {
+    ShadeLanes<false>(in.lighting, in.spec, background, n, b);
+  }
+  InterleaveRgb(b->color, n, out.image + 3 * s);
+  InterleaveRgb(b->unit_normal, n, out.normals + 3 * s);
+  InterleaveRgb(b->mixed_albedo, n, out.albedo + 3 * s);
+  InterleaveRgb(b->shading, n, out.shading + 3 * s);
+  float* __restrict specular = out.specular + s;
+  uint8_t* __restrict mask = out.mask + s;
+  for (int j = 0; j < n; ++j) {
+    specular[j] = b->specular[j];
+    mask[j] = static_cast<uint8_t>(b->covered[j]);
+  }
 }
 
 }  // namespace
@@ -104,30 +122,15 @@ void ShadeVisibility(const math::ShadeInputs<float>& in, const VisibilityBuffer&
                      ThreadPool* pool) {
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
-  const int width = vis.width;
+  const int64_t width = vis.width;
   p->ParallelForChunks(0, vis.height, kRowChunk, [&](int64_t y0, int64_t y1, int64_t) {
-    std::unique_ptr<ShadeBatch> batch(new ShadeBatch);  // default-initialised: not cleared
-    ShadeBatch* b = batch.get();
-    for (int64_t i = y0 * width; i < y1 * width; ++i) {
-      const int32_t f = vis.triangle[i];
-      if (f < 0) {
-        // math::ShadeVisibilityPixel's background pixel.
-        math::ShadeVisibilityPixel(in, f, 0, 0, i, background, out);
-        continue;
-      }
-      if (b->n == ShadeBatch::kCapacity) FlushBatch(in, out, b);
-      const int j = b->n++;
-      b->pixel[j] = i;
-      for (int k = 0; k < 3; ++k) {
-        b->bary[k][j] = vis.bary[3 * i + k];
-        const int64_t v = in.triangles[3 * static_cast<int64_t>(f) + k];
-        for (int c = 0; c < 3; ++c) {
-          b->normal[k][c][j] = in.normals[3 * v + c];
-          b->albedo[k][c][j] = in.albedo[3 * v + c];
-        }
-      }
+    // Zero-initialised, so that background lanes never hold uninitialised values.
+    std::unique_ptr<ShadeSegment> segment(new ShadeSegment());
+    const int64_t end = y1 * width;
+    for (int64_t s = y0 * width; s < end; s += ShadeSegment::kSize) {
+      const int n = static_cast<int>(std::min<int64_t>(ShadeSegment::kSize, end - s));
+      ShadePixels(in, vis, background, out, s, n, segment.get());
     }
-    FlushBatch(in, out, b);
   });
 }
 
