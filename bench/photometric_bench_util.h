@@ -7,7 +7,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "morphfit/fitters/photometric_fit.h"
 #include "morphfit/models/random_model.h"
@@ -26,6 +31,74 @@ inline double PeakRssMb() {
 inline const testing::PhotometricProblem& SampleFaceProblem() {
   static const testing::PhotometricProblem pb = testing::MakePhotometricProblem(kSize, 0.005, 1);
   return pb;
+}
+
+// kDistinctFaces different sample faces at 224 x 224 (seeds 1, 2, ...; the first is
+// SampleFaceProblem's), the batch benchmarks' faces: face b of a batch is problem b mod 8.
+constexpr int kDistinctFaces = 8;
+inline const std::vector<testing::PhotometricProblem>& SampleFaceProblems() {
+  static const std::vector<testing::PhotometricProblem> pbs = [] {
+    std::vector<testing::PhotometricProblem> v;
+    for (int k = 0; k < kDistinctFaces; ++k) {
+      v.push_back(testing::MakePhotometricProblem(kSize, 0.005, 1 + k));
+    }
+    return v;
+  }();
+  return pbs;
+}
+
+// FitPhotometricBatch of `batch` sample faces (SampleFaceProblems) per benchmark iteration with
+// `options`, or (sequential) the same faces by FitPhotometric one after another, the batch's
+// baseline on the same faces. Counters: ms_per_image (wall / images), images per second (items), the slowest
+// face's iterations, mean final RMSE, faces converged.
+inline void RunPhotometricBatch(benchmark::State& state, int batch,
+                                const PhotometricFitOptions& options, bool sequential = false) {
+  const std::vector<testing::PhotometricProblem>& pbs = SampleFaceProblems();
+  std::vector<PhotometricFitInput> inputs;
+  for (int b = 0; b < batch; ++b) {
+    const testing::PhotometricProblem& pb = pbs[b % pbs.size()];
+    inputs.push_back({&pb.image, pb.landmarks, pb.start});
+  }
+  double wall_s = 0.0;
+  PhotometricBatchResult last;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    PhotometricBatchResult one_by_one;
+    for (int b = 0; sequential && b < batch; ++b) {
+      StatusOr<PhotometricFitResult> one =
+          FitPhotometric(testing::PhotoSample(), *inputs[b].image, inputs[b].landmarks_px,
+                         inputs[b].initial, options);
+      one_by_one.status.push_back(one.status());
+      one_by_one.fits.push_back(one.ok() ? std::move(one).value() : PhotometricFitResult{});
+    }
+    StatusOr<PhotometricBatchResult> r =
+        sequential ? StatusOr<PhotometricBatchResult>(std::move(one_by_one))
+                   : FitPhotometricBatch(testing::PhotoSample(), inputs, options);
+    wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    for (const Status& s : r->status) {
+      if (!s.ok()) {
+        state.SkipWithError(s.ToString().c_str());
+        return;
+      }
+    }
+    last = std::move(r).value();
+  }
+  int max_iterations = 0, converged = 0;
+  double rmse = 0.0;
+  for (const PhotometricFitResult& f : last.fits) {
+    max_iterations = std::max(max_iterations, f.summary.iterations);
+    converged += f.summary.converged ? 1 : 0;
+    rmse += f.summary.photometric_rmse / batch;
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["ms_per_image"] = wall_s * 1e3 / (static_cast<double>(state.iterations()) * batch);
+  state.counters["max_iterations"] = max_iterations;
+  state.counters["rmse"] = rmse;
+  state.counters["converged"] = converged;
 }
 
 // A BFM-size random model's photometric problem (photometric_fit_bench.cc's file comment).

@@ -13,6 +13,10 @@
 //    as weights and its 68 projected landmarks, started from the truth's pose with the
 //    coefficients zeroed and ambient light; the default schedule with every stage capped at 3
 //    iterations (the peak is set by one level-0 iteration's buffers, not by their number).
+//  - BM_PhotometricFitBatch/batch: FitPhotometricBatch (own Gauss-Newton, CPU) of `batch`
+//    different sample faces (photometric_bench_util.h) on 2 threads, the faces in lock-step
+//    over the threads: ms per image; the baseline, BM_PhotometricFitBatch/batch:4/sequential:1,
+//    fits the same faces one after another (FitPhotometric, 2 threads each).
 // Counters: iterations, wall ms per iteration inside the stages, wall ms outside them (setup,
 // quality figures), final RMSE, the process's peak resident set (MB, getrusage; includes the
 // model and the problem; a process-wide high-water mark, so run one solver per process to
@@ -117,6 +121,19 @@ BENCHMARK(BM_PhotometricFitBfmSize)
     ->Arg(1)
     ->ArgName("ceres")
     ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+void BM_PhotometricFitBatch(benchmark::State& state) {
+  PhotometricFitOptions options;
+  options.num_threads = kThreads;
+  RunPhotometricBatch(state, static_cast<int>(state.range(0)), options, state.range(1) != 0);
+}
+BENCHMARK(BM_PhotometricFitBatch)
+    ->Args({4, 0})
+    ->Args({4, 1})
+    ->ArgNames({"batch", "sequential"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();

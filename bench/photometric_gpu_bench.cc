@@ -11,6 +11,12 @@
 //  BM_PhotometricFitBatch/batch   `batch` sample-face fits at once on `batch` host threads
 //      (1 CPU thread each), every fit's normal equations on the one device: ms per image (wall
 //      / batch) and images per second.
+//  BM_PhotometricFitBatchCuda/batch   FitPhotometricBatch with use_cuda: `batch` different sample
+//      faces (photometric_bench_util.h) in lock-step, each round's normal equations of all
+//      faces in one device call and their damped solves in another; 2 CPU threads for the
+//      host work (renders, line searches, dense per-face arrays). ms per image (wall / batch).
+//      The target: <= 30 ms per image on one H100. CPU twin: bench_photometric_fit's
+//      BM_PhotometricFitBatch.
 // Links morphfit_fitters (Ceres, glog and the model I/O's shared libraries must be present).
 // Run: build/<preset>/bench/bench_photometric_gpu --benchmark_repetitions=3
 //      --benchmark_report_aggregates_only=true
@@ -158,6 +164,23 @@ BENCHMARK(BM_PhotometricFitBatch)
     ->ArgName("batch")
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
+    ->Iterations(2);
+
+void BM_PhotometricFitBatchCuda(benchmark::State& state) {
+  if (SkipWithoutCuda(state)) return;
+  PhotometricFitOptions options;
+  options.use_cuda = true;
+  options.num_threads = kThreads;
+  RunPhotometricBatch(state, static_cast<int>(state.range(0)), options);
+}
+BENCHMARK(BM_PhotometricFitBatchCuda)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(64)
+    ->ArgName("batch")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
     ->Iterations(2);
 
 }  // namespace

@@ -206,9 +206,13 @@ namespace {
 // (Finish).
 class FaceFitRun {
  public:
+  // `options` are copied (a batch's faces may differ in landmark weights); the energies borrow
+  // the copy, so a run is not moved once prepared.
   FaceFitRun(const models::MorphableModel& model, const render::JacobianModel& jmodel,
-             const PhotometricFitOptions& options)
-      : model_(model), jmodel_(jmodel), options_(options) {}
+             PhotometricFitOptions options)
+      : model_(model), jmodel_(jmodel), options_(std::move(options)) {}
+  FaceFitRun(const FaceFitRun&) = delete;
+  FaceFitRun& operator=(const FaceFitRun&) = delete;
 
   Status Prepare(const PhotometricImage& image, const Eigen::Matrix2Xd& landmarks_px,
                  const FaceParams& initial);
@@ -224,7 +228,7 @@ class FaceFitRun {
  private:
   const models::MorphableModel& model_;
   const render::JacobianModel& jmodel_;
-  const PhotometricFitOptions& options_;
+  const PhotometricFitOptions options_;
   std::chrono::steady_clock::time_point start_time_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point stage_time_;
   const PhotometricImage* image_ = nullptr;
@@ -443,7 +447,13 @@ StatusOr<PhotometricBatchResult> FitPhotometricBatch(const models::MorphableMode
                                               ": no image");
       return;
     }
-    runs[f] = std::make_unique<FaceFitRun>(model, jmodel, options);
+    PhotometricFitOptions face_options = options;
+    if (!faces[f].landmark_weights.empty()) {
+      face_options.landmark_weights = faces[f].landmark_weights;
+      result.status[f] = face_options.Validate();
+      if (!result.status[f].ok()) return;
+    }
+    runs[f] = std::make_unique<FaceFitRun>(model, jmodel, std::move(face_options));
     result.status[f] = runs[f]->Prepare(*faces[f].image, faces[f].landmarks_px, faces[f].initial);
     active[f] = result.status[f].ok();
   });

@@ -35,11 +35,12 @@ const std::vector<Command>& Commands() {
        "morphfit fit --model M [--expression E --landmark_map L] --input DIR|FILE|LIST\n"
        "             --output_dir OUT [--landmarks pts|dlib|auto] [--stages landmarks|photometric]\n"
        "             [--camera pinhole|weak] [--jaw contour|fixed] [--device cpu|cuda] [--threads N]\n"
-       "             [--shard K/N] [--resume]",
+       "             [--shard K/N] [--resume] [--batch N]",
        {"model", "expression", "landmark_map", "vertex_set", "exp_idx", "front_idx", "std_exp",
         "facemodel_info", "model_info", "input", "output_dir", "landmarks", "stages", "camera",
         "jaw", "device", "threads", "shard", "resume", "shape_predictor", "cascade_dir",
-        "mesh_format", "overlay", "sfsnet", "photometric_solver", "landmark_solver", "focal"}, &RunFit},
+        "mesh_format", "overlay", "sfsnet", "photometric_solver", "landmark_solver", "focal",
+        "batch"}, &RunFit},
       {"eval", "score fitted (or detected) landmarks against ground-truth .pts: NME, CED plot",
        "morphfit eval --fits OUT --ground_truth DIR [--normalisation outer_eye|inter_pupil|bbox]\n"
        "              [--eval_landmarks fitted|input] [--output_dir E]",

@@ -52,9 +52,11 @@ DEFINE_string(device, "cpu",
               "cpu or cuda (where the command has a CUDA path). fit: cuda runs the photometric "
               "stage's own Gauss-Newton normal equations on the GPU (needs a build with CUDA, a "
               "device and --photometric_solver gauss_newton; the landmark stage, visibility and "
-              "line search stay on the CPU). synth: cuda renders each block of 32 samples' "
-              "faces (fewer above 362 px: at most 2^22 pixels per call; visibility and every "
-              "shaded channel) in one batched GPU call; sampling, "
+              "line search stay on the CPU; with --batch N the normal equations of N photos' "
+              "faces go to the GPU in one call per iteration, their Cholesky solves in another). "
+              "synth: cuda renders each block of 32 samples' faces (fewer above 362 px: at most "
+              "2^22 pixels per call; visibility and every shaded channel) in one batched GPU "
+              "call; sampling, "
               "per-vertex geometry, encoding, compression and --preview stay on the CPU. Without "
               "CUDA in the build or a usable device, synth stops before writing anything.");
 DEFINE_string(camera, "",

@@ -167,11 +167,13 @@ StatusOr<std::vector<FitJob::FaceLandmarks>> FitJob::FindLandmarks(const InputPh
   return faces;
 }
 
-FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
-                        const fitters::PhotometricImage* pixels, const FaceLandmarks& face, int k) {
-  const auto start = std::chrono::steady_clock::now();
-  FaceFit out;
-  const std::string id = photo.source + "_f" + std::to_string(k);
+FitJob::FaceWork FitJob::LandmarkStage(const InputPhoto& photo, const cv::Mat& bgr,
+                                       const FaceLandmarks& face, int k) {
+  FaceWork w;
+  w.start = std::chrono::steady_clock::now();
+  FaceFit& out = w.out;
+  w.id = photo.source + "_f" + std::to_string(k);
+  const std::string& id = w.id;
   out.landmarks = face.points;
   out.record = FailedRecord(photo, id, face.detector, "");
   // The landmarks the fit is given come first: eval --eval_landmarks input scores them even
@@ -179,42 +181,43 @@ FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
   const std::string given_path = FacePath(options_.output_dir, id, ".landmarks.pts");
   if (Status s = MakeParentDirectories(given_path); !s.ok()) {
     out.record.message = "writing outputs: " + s.message();
-    return out;
+    return w;
   }
   if (Status s = io::WritePts(given_path, face.points); !s.ok()) {
     out.record.message = "writing outputs: " + s.message();
-    return out;
+    return w;
   }
-  const int w = bgr.cols, h = bgr.rows;
+  const int width = bgr.cols, height = bgr.rows;
   // Points outside the photo (cropped faces; the predictor extrapolates too) are clamped into
   // it and get weight 0: they do not pull the fit.
   fitters::FitOptions fit = options_.fit;
   fit.landmark_weights.assign(kNumLandmarks, 1.0);
-  Eigen::Matrix2Xd inside = face.points;
+  Eigen::Matrix2Xd& inside = w.inside;
+  inside = face.points;
   int outside = 0;
   for (int i = 0; i < kNumLandmarks; ++i) {
     const double u = inside(0, i), v = inside(1, i);
     if (std::isfinite(u) && std::isfinite(v) &&
-        (u < -0.5 || v < -0.5 || u > w - 0.5 || v > h - 0.5)) {
-      inside(0, i) = std::clamp(u, -0.5, w - 0.5);
-      inside(1, i) = std::clamp(v, -0.5, h - 0.5);
+        (u < -0.5 || v < -0.5 || u > width - 0.5 || v > height - 0.5)) {
+      inside(0, i) = std::clamp(u, -0.5, width - 0.5);
+      inside(1, i) = std::clamp(v, -0.5, height - 0.5);
       fit.landmark_weights[i] = 0.0;
       ++outside;
     }
   }
   if (outside > kNumLandmarks / 2) {
     out.record.message = std::to_string(outside) + " of the 68 landmarks lie outside the " +
-                         std::to_string(w) + " x " + std::to_string(h) + " photo";
-    return out;
+                         std::to_string(width) + " x " + std::to_string(height) + " photo";
+    return w;
   }
-  auto fitted = fitters::FitLandmarks(landmark_model_, inside, w, h, fit);
+  auto fitted = fitters::FitLandmarks(landmark_model_, inside, width, height, fit);
   if (!fitted.ok()) {
     out.record.message = fitted.status().message();
-    return out;
+    return w;
   }
-  FaceParams params = std::move(fitted->params);
-  params.image = photo.path;
-  params.model = model_.name;
+  w.params = std::move(fitted->params);
+  w.params.image = photo.path;
+  w.params.model = model_.name;
   int iterations = 0;
   for (const fitters::StageSummary& s : fitted->summary.stages) iterations += s.iterations;
   FaceRecord& r = out.record;
@@ -226,43 +229,62 @@ FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
     r.message += std::string(r.message.empty() ? "" : "; ") + std::to_string(outside) +
                  " landmarks outside the photo ignored";
   }
-  if (pixels != nullptr) {
-    // Landmarks, then pixels (the photometric fit starts from the landmark fit and keeps a
-    // landmark term; clamped points sit on the photo's border).
-    // Its landmark term uses the model's fixed landmark vertices: points outside the photo keep
-    // weight 0, and in contour mode the 17 jaw points (silhouette labels) get 0.1.
-    fitters::PhotometricFitOptions photo_options = options_.photometric_fit;
-    photo_options.landmark_weights = fit.landmark_weights;
-    if (fit.jaw_mode == fitters::JawMode::kContour) {
-      for (int i = 0; i < 17; ++i) photo_options.landmark_weights[i] *= 0.1;
-    }
-    auto photo_fit = fitters::FitPhotometric(model_, *pixels, inside, params, photo_options);
-    if (!photo_fit.ok()) {
-      r.status = "failed";
-      r.message = "photometric stage: " + photo_fit.status().message();
-      return out;
-    }
-    const std::string image = params.image, model_name = params.model;
-    params = std::move(photo_fit->params);
-    params.image = image;
-    params.model = model_name;
-    const fitters::PhotometricFitSummary& ps = photo_fit->summary;
-    r.photometric_rmse = ps.photometric_rmse;
-    r.landmark_nme = ps.landmark_nme;
-    r.iterations += ps.iterations;
-    r.status = ps.converged && r.status == "ok" ? "ok" : "not_converged";
-    if (!ps.converged) {
-      r.message += std::string(r.message.empty() ? "" : "; ") + "photometric: " + ps.message;
-    }
+  // The photometric stage (when asked for) keeps a landmark term; clamped points sit on the
+  // photo's border. Its landmark term uses the model's fixed landmark vertices: points outside
+  // the photo keep weight 0, and in contour mode the 17 jaw points (silhouette labels) get 0.1.
+  w.photo_options = options_.photometric_fit;
+  w.photo_options.landmark_weights = fit.landmark_weights;
+  if (fit.jaw_mode == fitters::JawMode::kContour) {
+    for (int i = 0; i < 17; ++i) w.photo_options.landmark_weights[i] *= 0.1;
   }
-  r.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (Status s = WriteFaceOutputs(id, bgr, params, face.points); !s.ok()) {
+  w.ok = true;
+  return w;
+}
+
+void FitJob::TakePhotometric(const StatusOr<fitters::PhotometricFitResult>& photo_fit,
+                             FaceWork* w) {
+  FaceRecord& r = w->out.record;
+  if (!photo_fit.ok()) {
+    r.status = "failed";
+    r.message = "photometric stage: " + photo_fit.status().message();
+    w->ok = false;
+    return;
+  }
+  const std::string image = w->params.image, model_name = w->params.model;
+  w->params = photo_fit->params;
+  w->params.image = image;
+  w->params.model = model_name;
+  const fitters::PhotometricFitSummary& ps = photo_fit->summary;
+  r.photometric_rmse = ps.photometric_rmse;
+  r.landmark_nme = ps.landmark_nme;
+  r.iterations += ps.iterations;
+  r.status = ps.converged && r.status == "ok" ? "ok" : "not_converged";
+  if (!ps.converged) {
+    r.message += std::string(r.message.empty() ? "" : "; ") + "photometric: " + ps.message;
+  }
+}
+
+FaceFit FitJob::FinishFace(FaceWork* w, const cv::Mat& bgr, const FaceLandmarks& face) {
+  FaceRecord& r = w->out.record;
+  if (!w->ok) return std::move(w->out);
+  r.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - w->start).count();
+  if (Status s = WriteFaceOutputs(w->id, bgr, w->params, face.points); !s.ok()) {
     r.status = "failed";
     r.message = "writing outputs: " + s.message();
-    return out;
+    return std::move(w->out);
   }
-  out.params = std::move(params);
-  return out;
+  w->out.params = std::move(w->params);
+  return std::move(w->out);
+}
+
+FaceFit FitJob::FitFace(const InputPhoto& photo, const cv::Mat& bgr,
+                        const fitters::PhotometricImage* pixels, const FaceLandmarks& face, int k) {
+  FaceWork w = LandmarkStage(photo, bgr, face, k);
+  if (w.ok && pixels != nullptr) {
+    TakePhotometric(fitters::FitPhotometric(model_, *pixels, w.inside, w.params, w.photo_options),
+                    &w);
+  }
+  return FinishFace(&w, bgr, face);
 }
 
 Status FitJob::WriteFaceOutputs(const std::string& id, const cv::Mat& bgr, const FaceParams& params,
@@ -313,36 +335,93 @@ Status FitJob::PreloadDetector() {
   return OkStatus();
 }
 
-std::vector<FaceFit> FitJob::FitPhotoDetailed(const InputPhoto& photo) {
-  std::vector<FaceFit> fits;
+FitJob::PhotoWork FitJob::ReadPhoto(const InputPhoto& photo) {
+  PhotoWork p;
   auto image = io::ReadImage(photo.path);
   if (!image.ok()) {
-    fits.push_back({FailedRecord(photo, photo.source, "", image.status().message()), {}, {}});
-    return fits;
+    p.failed.push_back({FailedRecord(photo, photo.source, "", image.status().message()), {}, {}});
+    return p;
   }
-  auto faces = FindLandmarks(photo, *image);
+  p.bgr = std::move(image).value();
+  auto faces = FindLandmarks(photo, p.bgr);
   if (!faces.ok()) {
-    fits.push_back({FailedRecord(photo, photo.source,
-                                 options_.landmarks == LandmarkSource::kPts ? "pts" : "",
-                                 faces.status().message()),
-                    {}, {}});
-    return fits;
+    p.failed.push_back({FailedRecord(photo, photo.source,
+                                     options_.landmarks == LandmarkSource::kPts ? "pts" : "",
+                                     faces.status().message()),
+                        {}, {}});
+    return p;
   }
-  fitters::PhotometricImage pixels;
+  p.faces = std::move(faces).value();
   if (options_.photometric) {
     cv::Mat rgb;
-    cv::cvtColor(*image, rgb, cv::COLOR_BGR2RGB);
+    cv::cvtColor(p.bgr, rgb, cv::COLOR_BGR2RGB);
     rgb.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
-    pixels.width = rgb.cols;
-    pixels.height = rgb.rows;
-    pixels.rgb.assign(rgb.ptr<float>(), rgb.ptr<float>() + rgb.total() * 3);
+    p.pixels.width = rgb.cols;
+    p.pixels.height = rgb.rows;
+    p.pixels.rgb.assign(rgb.ptr<float>(), rgb.ptr<float>() + rgb.total() * 3);
   }
-  for (size_t k = 0; k < faces->size(); ++k) {
-    fits.push_back(FitFace(photo, *image, options_.photometric ? &pixels : nullptr, (*faces)[k],
+  return p;
+}
+
+std::vector<FaceFit> FitJob::FitPhotoDetailed(const InputPhoto& photo) {
+  PhotoWork p = ReadPhoto(photo);
+  if (!p.failed.empty()) return std::move(p.failed);
+  std::vector<FaceFit> fits;
+  for (size_t k = 0; k < p.faces.size(); ++k) {
+    fits.push_back(FitFace(photo, p.bgr, options_.photometric ? &p.pixels : nullptr, p.faces[k],
                            static_cast<int>(k)));
   }
   return fits;
 }
+
+std::vector<std::vector<FaceRecord>> FitJob::FitPhotosBatched(
+    const std::vector<InputPhoto>& photos, ThreadPool* pool) {
+  const int num_photos = static_cast<int>(photos.size());
+  std::vector<PhotoWork> work(num_photos);
+  std::vector<std::vector<FaceWork>> faces(num_photos);
+  pool->ParallelFor(0, num_photos, [&](int64_t i) {
+    work[i] = ReadPhoto(photos[i]);
+    for (size_t k = 0; k < work[i].faces.size(); ++k) {
+      faces[i].push_back(LandmarkStage(photos[i], work[i].bgr, work[i].faces[k],
+                                       static_cast<int>(k)));
+    }
+  });
+  // Every face whose landmark stage succeeded, in one photometric batch.
+  std::vector<fitters::PhotometricFitInput> inputs;
+  std::vector<std::pair<int, int>> where;  // input -> (photo, face)
+  for (int i = 0; i < num_photos; ++i) {
+    for (size_t k = 0; k < faces[i].size(); ++k) {
+      const FaceWork& w = faces[i][k];
+      if (!w.ok) continue;
+      inputs.push_back({&work[i].pixels, w.inside, w.params, w.photo_options.landmark_weights});
+      where.emplace_back(i, static_cast<int>(k));
+    }
+  }
+  fitters::PhotometricFitOptions batch_options = options_.photometric_fit;
+  batch_options.num_threads = pool->num_threads();
+  const StatusOr<fitters::PhotometricBatchResult> batch =
+      inputs.empty() ? StatusOr<fitters::PhotometricBatchResult>(fitters::PhotometricBatchResult{})
+                     : fitters::FitPhotometricBatch(model_, inputs, batch_options);
+  pool->ParallelFor(0, static_cast<int64_t>(where.size()), [&](int64_t n) {
+    FaceWork& w = faces[where[n].first][where[n].second];
+    if (!batch.ok()) {
+      TakePhotometric(batch.status(), &w);
+    } else if (!batch->status[n].ok()) {
+      TakePhotometric(batch->status[n], &w);
+    } else {
+      TakePhotometric(batch->fits[n], &w);
+    }
+  });
+  std::vector<std::vector<FaceRecord>> records(num_photos);
+  pool->ParallelFor(0, num_photos, [&](int64_t i) {
+    for (const FaceFit& f : work[i].failed) records[i].push_back(f.record);
+    for (size_t k = 0; k < faces[i].size(); ++k) {
+      records[i].push_back(FinishFace(&faces[i][k], work[i].bgr, work[i].faces[k]).record);
+    }
+  });
+  return records;
+}
+
 
 std::vector<FaceRecord> FitJob::FitPhoto(const InputPhoto& photo) {
   std::vector<FaceRecord> records;

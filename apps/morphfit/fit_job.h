@@ -3,6 +3,7 @@
 #ifndef MORPHFIT_APPS_MORPHFIT_FIT_JOB_H_
 #define MORPHFIT_APPS_MORPHFIT_FIT_JOB_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +15,7 @@
 #include "fit_outputs.h"
 #include "morphfit/core/face_params.h"
 #include "morphfit/core/status.h"
+#include "morphfit/core/thread_pool.h"
 #include "morphfit/detect/face_detector.h"
 #include "morphfit/fitters/landmark_fit.h"
 #include "morphfit/fitters/photometric_fit.h"
@@ -63,6 +65,13 @@ class FitJob {
   // cascade stops the command before the first photo instead of failing every photo.
   Status PreloadDetector();
   std::vector<FaceRecord> FitPhoto(const InputPhoto& photo);
+  // --batch: the photos' landmark stages in parallel over `pool`, then the photometric stages
+  // of all their faces as one fitters::FitPhotometricBatch (num_threads = the pool's; with
+  // --device cuda one device call per round for every face), then the outputs in parallel.
+  // Needs options.photometric. One record list per photo, as FitPhoto's; a face's time_s
+  // includes waiting for the batch.
+  std::vector<std::vector<FaceRecord>> FitPhotosBatched(const std::vector<InputPhoto>& photos,
+                                                        ThreadPool* pool);
 
  private:
   // The landmarks of every face in the photo and where they came from.
@@ -71,6 +80,31 @@ class FitJob {
     std::string detector;
   };
   StatusOr<std::vector<FaceLandmarks>> FindLandmarks(const InputPhoto& photo, const cv::Mat& bgr);
+  // One face between its stages: the landmark fit's parameters, the landmarks clamped into the
+  // photo, the photometric options with the face's landmark weights.
+  struct FaceWork {
+    FaceFit out;
+    std::string id;
+    bool ok = false;  // the landmark stage succeeded (else out.record says why)
+    FaceParams params;
+    Eigen::Matrix2Xd inside;
+    fitters::PhotometricFitOptions photo_options;
+    std::chrono::steady_clock::time_point start;
+  };
+  // The photo as the photometric fitter reads it, or the reason it cannot be read; landmarks.
+  struct PhotoWork {
+    std::vector<FaceFit> failed;  // one record when the photo itself is unusable
+    cv::Mat bgr;
+    fitters::PhotometricImage pixels;
+    std::vector<FaceLandmarks> faces;
+  };
+  PhotoWork ReadPhoto(const InputPhoto& photo);
+  FaceWork LandmarkStage(const InputPhoto& photo, const cv::Mat& bgr, const FaceLandmarks& face,
+                         int k);
+  // Takes the photometric stage's result into w (ok false when it failed).
+  void TakePhotometric(const StatusOr<fitters::PhotometricFitResult>& fit, FaceWork* w);
+  // Writes the outputs; the face's final record.
+  FaceFit FinishFace(FaceWork* w, const cv::Mat& bgr, const FaceLandmarks& face);
   // `pixels`: the photo as the photometric fitter reads it (nullptr for landmark-only fits).
   FaceFit FitFace(const InputPhoto& photo, const cv::Mat& bgr,
                   const fitters::PhotometricImage* pixels, const FaceLandmarks& face, int k);

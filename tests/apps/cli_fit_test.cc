@@ -277,10 +277,14 @@ TEST_F(CliFitTest, SlurmArrayScript) {
 }
 
 // Landmarks, then pixels: the photometric stage reports its colour RMSE, and on faces rendered
-// from the same model it reproduces the photo closely.
+// from the same model it reproduces the photo closely. --batch 2: both photos' photometric
+// stages as one FitPhotometricBatch; on the CPU each face gets what the unbatched run gives it
+// (same status, NME, RMSE and iterations in summary.csv, same parameters). Bad --batch
+// combinations are refused naming the flag.
 TEST_F(CliFitTest, PhotometricStage) {
-  auto run = RunMorphfit("fit --model sample --input " + P("in/set_a") + " --output_dir " +
-                         P("photo") + " --landmarks pts --jaw fixed --threads 2 --stages photometric");
+  const std::string args = "fit --model sample --input " + P("in/set_a") +
+                           " --landmarks pts --jaw fixed --threads 2 --stages photometric";
+  auto run = RunMorphfit(args + " --output_dir " + P("photo"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto rows = CsvRows(P("photo/summary.csv"));
   ASSERT_EQ(rows.size(), 2u);
@@ -293,6 +297,35 @@ TEST_F(CliFitTest, PhotometricStage) {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     EXPECT_GT(p->albedo.norm(), 0.0) << id << ": the photometric stage fits albedo";
   }
+
+  auto batched = RunMorphfit(args + " --output_dir " + P("photo_batch") + " --batch 2");
+  ASSERT_EQ(batched.exit_code, 0) << batched.output;
+  const auto batch_rows = CsvRows(P("photo_batch/summary.csv"));
+  ASSERT_EQ(batch_rows.size(), 2u);
+  for (const auto& [id, f] : rows) {
+    ASSERT_EQ(batch_rows.count(id), 1u) << id;
+    const auto& g = batch_rows.at(id);
+    for (int c : {3, 5, 6, 7}) EXPECT_EQ(g[c], f[c]) << id << " column " << c;
+    auto p1 = ReadFaceParamsJson(P("photo/faces/") + id + ".json");
+    auto p2 = ReadFaceParamsJson(P("photo_batch/faces/") + id + ".json");
+    ASSERT_TRUE(p1.ok() && p2.ok());
+    EXPECT_LT((p1->ToFlat() - p2->ToFlat()).lpNorm<Eigen::Infinity>(), 1e-9) << id;
+  }
+  auto landmarks_only = RunMorphfit(FitArgs("batch3") + " --batch 2");
+  EXPECT_NE(landmarks_only.exit_code, 0);
+  EXPECT_NE(landmarks_only.output.find("needs --stages photometric"), std::string::npos)
+      << landmarks_only.output;
+  auto ceres = RunMorphfit(FitArgs("batch4") +
+                           " --batch 2 --stages photometric --photometric_solver ceres");
+  EXPECT_NE(ceres.exit_code, 0);
+  EXPECT_NE(ceres.output.find("--batch 2 needs --photometric_solver gauss_newton"),
+            std::string::npos)
+      << ceres.output;
+  auto zero = RunMorphfit(FitArgs("batch5") + " --batch 0");
+  EXPECT_NE(zero.exit_code, 0);
+  EXPECT_NE(zero.output.find("--batch must be >= 1"), std::string::npos) << zero.output;
+  auto help = RunMorphfit("fit --help");
+  EXPECT_NE(help.output.find("--batch (int32, default: 1)"), std::string::npos) << help.output;
 }
 
 // A list file and a single image as --input; --sfsnet writes the rendered channels.

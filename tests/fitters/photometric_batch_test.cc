@@ -6,8 +6,9 @@
 //    energy and RMSE within 1e-9 relative and the same parameters within 1e-9 (the lock-step
 //    runs each face through the same state machine, and the CPU sums do not depend on the
 //    thread count: measured identical to the last digit);
-//  - one face's bad input (a NaN pixel, a start for another image size, no image) is that face's
-//    error and the other faces still give their single fits;
+//    face 2 has its own landmark weights (PhotometricFitInput::landmark_weights);
+//  - one face's bad input (a NaN pixel, a start for another image size, no image, 67 landmark
+//    weights) is that face's error and the other faces still give their single fits;
 //  - the whole call's errors: the Ceres solver, use_cuda where CUDA cannot run, bad options.
 #include <gtest/gtest.h>
 
@@ -73,6 +74,10 @@ TEST(PhotometricBatchTest, CpuBatchGivesEachFaceItsSingleFit) {
   const PhotometricFitOptions options = Options();
   std::vector<PhotometricFitInput> inputs;
   for (const auto& pb : pbs) inputs.push_back(Input(pb));
+  // Face 2 with its own landmark weights (the jaw down-weighted, as the CLI does).
+  std::vector<double> jaw_weights(68, 1.0);
+  for (int k = 0; k < 17; ++k) jaw_weights[k] = 0.1;
+  inputs[2].landmark_weights = jaw_weights;
   const StatusOr<PhotometricBatchResult> batch =
       FitPhotometricBatch(PhotoSample(), inputs, options);
   ASSERT_TRUE(batch.ok()) << batch.status().message();
@@ -81,8 +86,10 @@ TEST(PhotometricBatchTest, CpuBatchGivesEachFaceItsSingleFit) {
   int total_min = 1 << 30, total_max = 0;
   for (size_t f = 0; f < pbs.size(); ++f) {
     ASSERT_TRUE(batch->status[f].ok()) << "face " << f << ": " << batch->status[f].message();
+    PhotometricFitOptions single_options = options;
+    if (f == 2) single_options.landmark_weights = jaw_weights;
     const StatusOr<PhotometricFitResult> single =
-        FitPhotometric(PhotoSample(), pbs[f].image, pbs[f].landmarks, pbs[f].start, options);
+        FitPhotometric(PhotoSample(), pbs[f].image, pbs[f].landmarks, pbs[f].start, single_options);
     ASSERT_TRUE(single.ok()) << single.status().message();
     ExpectSameFit(batch->fits[f], single.value(), "face " + std::to_string(f));
     // A real fit: near the noise floor.
@@ -102,7 +109,8 @@ TEST(PhotometricBatchTest, OneFaceErrorDoesNotStopTheOthers) {
   PhotometricImage nan_image = pbs[0].image;
   nan_image.rgb[3 * (10 * 64 + 7)] = std::numeric_limits<float>::quiet_NaN();
   std::vector<PhotometricFitInput> inputs = {Input(pbs[0]), Input(pbs[1]), Input(pbs[2]),
-                                             Input(pbs[1])};
+                                             Input(pbs[1]), Input(pbs[2])};
+  inputs[4].landmark_weights.assign(67, 1.0);  // one short
   inputs[0].image = &nan_image;
   inputs[2].initial.image_width = 65;  // a start for another image size
   inputs[3].image = nullptr;
@@ -118,6 +126,9 @@ TEST(PhotometricBatchTest, OneFaceErrorDoesNotStopTheOthers) {
   EXPECT_EQ(batch->status[3].code(), StatusCode::kInvalidArgument);
   EXPECT_NE(batch->status[3].message().find("face 3: no image"), std::string::npos)
       << batch->status[3].message();
+  EXPECT_EQ(batch->status[4].code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(batch->status[4].message().find("landmark_weights must have 68"), std::string::npos)
+      << batch->status[4].message();
   ASSERT_TRUE(batch->status[1].ok()) << batch->status[1].message();
   const StatusOr<PhotometricFitResult> single =
       FitPhotometric(PhotoSample(), pbs[1].image, pbs[1].landmarks, pbs[1].start, options);

@@ -191,11 +191,13 @@ StatusOr<PhotometricFitResult> FitPhotometric(const models::MorphableModel& mode
                                               const PhotometricFitOptions& options);
 
 // One face of a batch: its image (borrowed, must outlive the call), landmarks (2 x 68 or empty)
-// and starting parameters, as FitPhotometric takes them.
+// and starting parameters, as FitPhotometric takes them; landmark_weights, when not empty,
+// replace the options' for this face (e.g. 0 for points outside the photo).
 struct PhotometricFitInput {
   const PhotometricImage* image = nullptr;
   Eigen::Matrix2Xd landmarks_px;
   FaceParams initial;
+  std::vector<double> landmark_weights;
 };
 
 // Per face: OK and its fit, or the face's error (the fit is then empty).
