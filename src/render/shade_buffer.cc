@@ -7,13 +7,26 @@
 // instead of 13 scalar stores per pixel). Same IEEE operations in the same order as the
 // per-pixel reference (math::ShadeImageReference); built with FMA contraction off (CMakeLists)
 // like it, so the channels are the same bits.
+//
+// The vectorised part (shading and writing a segment) exists as built for the project's
+// baseline ISA and, on x86 CPUs that have it, as an AVX-512 clone of the same source picked at
+// run time (visibility_kernel.h); per lane the same IEEE operations, so the same bits.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 
+#include <glog/logging.h>
+
 #include "morphfit/math/render_pixel.h"
 #include "morphfit/math/shading.h"
 #include "morphfit/render/renderer.h"
+#include "visibility_kernel.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MORPHFIT_SHADE_AVX512 1
+#define MORPHFIT_SHADE_AVX512_TARGET \
+  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512cd")))
+#endif
 
 namespace morphfit::render {
 namespace {
@@ -40,7 +53,7 @@ struct ShadeSegment {
 // background lanes. kSpecular false: the Blinn-Phong term is known to be off, which leaves
 // straight-line arithmetic the loop vectoriser takes (powf does not vectorise).
 template <bool kSpecular>
-void ShadeLanes(const float* lighting_in, const math::SpecularParams<float>& spec_in,
+__attribute__((always_inline)) inline void ShadeLanes(const float* lighting_in, const math::SpecularParams<float>& spec_in,
                 const float background_in[3], int n, ShadeSegment* __restrict b) {
   float lighting[27];
   std::copy(lighting_in, lighting_in + 27, lighting);
@@ -72,32 +85,17 @@ void ShadeLanes(const float* lighting_in, const math::SpecularParams<float>& spe
 }
 
 // out[3 j + c] = lanes[c][j] for j < n (the compiler vectorises the interleave).
-void InterleaveRgb(const float (*__restrict lanes)[ShadeSegment::kSize], int n,
+__attribute__((always_inline)) inline void InterleaveRgb(const float (*__restrict lanes)[ShadeSegment::kSize], int n,
                    float* __restrict out) {
   for (int j = 0; j < n; ++j) {
     for (int c = 0; c < 3; ++c) out[3 * j + c] = lanes[c][j];
   }
 }
 
-// Shades pixels [s, s + n) (n <= ShadeSegment::kSize) into every channel of out.
-void ShadePixels(const math::ShadeInputs<float>& in, const VisibilityBuffer& vis,
-                 const float background[3], const math::ChannelImages& out, int64_t s, int n,
-                 ShadeSegment* __restrict b) {
-  const int32_t* __restrict triangle = vis.triangle.data() + s;
-  const float* __restrict vis_bary = vis.bary.data() + 3 * s;
-  for (int j = 0; j < n; ++j) {
-    const int32_t f = triangle[j];
-    b->covered[j] = f >= 0;
-    if (f < 0) continue;
-    for (int k = 0; k < 3; ++k) {
-      b->bary[k][j] = vis_bary[3 * j + k];
-      const int64_t v = in.triangles[3 * static_cast<int64_t>(f) + k];
-      for (int c = 0; c < 3; ++c) {
-        b->normal[k][c][j] = in.normals[3 * v + c];
-        b->albedo[k][c][j] = in.albedo[3 * v + c];
-      }
-    }
-  }
+// Shades lanes [0, n) of b, pixels [s, s + n), and writes them to every channel of out.
+__attribute__((always_inline)) inline void ShadeAndWriteBody(
+    const math::ShadeInputs<float>& in, const float background[3],
+    const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
   if (in.spec.intensity != 0.0f) {
     ShadeLanes<true>(in.lighting, in.spec, background, n, b);
   } else {
@@ -115,11 +113,69 @@ void ShadePixels(const math::ShadeInputs<float>& in, const VisibilityBuffer& vis
   }
 }
 
+using ShadeAndWriteFn = void (*)(const math::ShadeInputs<float>& in, const float background[3],
+                                 const math::ChannelImages& out, int64_t s, int n,
+                                 ShadeSegment* b);
+
+void ShadeAndWriteDefault(const math::ShadeInputs<float>& in, const float background[3],
+                          const math::ChannelImages& out, int64_t s, int n, ShadeSegment* b) {
+  ShadeAndWriteBody(in, background, out, s, n, b);
+}
+
+#ifdef MORPHFIT_SHADE_AVX512
+MORPHFIT_SHADE_AVX512_TARGET void ShadeAndWriteAvx512(const math::ShadeInputs<float>& in,
+                                                      const float background[3],
+                                                      const math::ChannelImages& out, int64_t s,
+                                                      int n, ShadeSegment* b) {
+  ShadeAndWriteBody(in, background, out, s, n, b);
+}
+#endif
+
+// Shades pixels [s, s + n) (n <= ShadeSegment::kSize) into every channel of out: gathers the
+// covered pixels' inputs into their lanes, then shade_and_write.
+void ShadePixels(ShadeAndWriteFn shade_and_write, const math::ShadeInputs<float>& in,
+                 const VisibilityBuffer& vis, const float background[3],
+                 const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
+  const int32_t* __restrict triangle = vis.triangle.data() + s;
+  const float* __restrict vis_bary = vis.bary.data() + 3 * s;
+  for (int j = 0; j < n; ++j) {
+    const int32_t f = triangle[j];
+    b->covered[j] = f >= 0;
+    if (f < 0) continue;
+    for (int k = 0; k < 3; ++k) {
+      b->bary[k][j] = vis_bary[3 * j + k];
+      const int64_t v = in.triangles[3 * static_cast<int64_t>(f) + k];
+      for (int c = 0; c < 3; ++c) {
+        b->normal[k][c][j] = in.normals[3 * v + c];
+        b->albedo[k][c][j] = in.albedo[3 * v + c];
+      }
+    }
+  }
+  shade_and_write(in, background, out, s, n, b);
+}
+
 }  // namespace
 
 void ShadeVisibility(const math::ShadeInputs<float>& in, const VisibilityBuffer& vis,
                      const float background[3], const math::ChannelImages& out,
                      ThreadPool* pool) {
+  ShadeVisibilityWithKernel(VisibilityKernel::kAuto, in, vis, background, out, pool);
+}
+
+void ShadeVisibilityWithKernel(VisibilityKernel kernel, const math::ShadeInputs<float>& in,
+                               const VisibilityBuffer& vis, const float background[3],
+                               const math::ChannelImages& out, ThreadPool* pool) {
+  CHECK(VisibilityKernelAvailable(kernel))
+      << "shading kernel " << VisibilityKernelName(kernel)
+      << " is not available on this CPU or build";
+  ShadeAndWriteFn shade_and_write = ShadeAndWriteDefault;
+#ifdef MORPHFIT_SHADE_AVX512
+  if (kernel == VisibilityKernel::kAvx512 ||
+      (kernel == VisibilityKernel::kAuto &&
+       VisibilityKernelAvailable(VisibilityKernel::kAvx512))) {
+    shade_and_write = ShadeAndWriteAvx512;
+  }
+#endif
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   const int64_t width = vis.width;
@@ -129,7 +185,7 @@ void ShadeVisibility(const math::ShadeInputs<float>& in, const VisibilityBuffer&
     const int64_t end = y1 * width;
     for (int64_t s = y0 * width; s < end; s += ShadeSegment::kSize) {
       const int n = static_cast<int>(std::min<int64_t>(ShadeSegment::kSize, end - s));
-      ShadePixels(in, vis, background, out, s, n, segment.get());
+      ShadePixels(shade_and_write, in, vis, background, out, s, n, segment.get());
     }
   });
 }

@@ -3,9 +3,11 @@
 // serial reference's buffer (triangle ids, depths, barycentrics) on a turned random face (dense
 // mesh: mostly 1-4 pixel triangles, blocks with partial vector tails) and on a random soup with
 // culled, NaN and out-of-band vertices, and on a grid whose edges run through pixel centres,
-// with 1 and 2 threads, pinhole and weak perspective.
+// with 1 and 2 threads, pinhole and weak perspective. The same for the shading of a buffer
+// (render::ShadeVisibility) against the per-pixel reference.
 #include "../../src/render/visibility_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -14,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "morphfit/core/face_params.h"
+#include "morphfit/math/render_pixel.h"
 #include "morphfit/math/visibility.h"
 #include "morphfit/models/random_model.h"
 #include "morphfit/render/renderer.h"
@@ -29,26 +32,45 @@ struct Mesh {
   int num_triangles() const { return static_cast<int>(triangles.size() / 3); }
 };
 
-// A 7,001-vertex random model (odd counts: the last triangle block is a partial vector), turned
-// so that it occludes itself, projected into 97 x 83 pixels.
-Mesh TurnedRandomFace() {
-  models::RandomModelOptions o;
-  o.num_vertices = 7001;
-  o.num_identity = o.num_expression = o.num_albedo = 4;
-  const models::MorphableModel m = models::MakeRandomModel(o);
-  Mesh mesh;
-  mesh.width = 97;
-  mesh.height = 83;
+constexpr int kFaceWidth = 97, kFaceHeight = 83;
+
+// A 7,001-vertex random model (odd counts: the last triangle block is a partial vector).
+const models::MorphableModel& RandomModel() {
+  static const models::MorphableModel model = [] {
+    models::RandomModelOptions o;
+    o.num_vertices = 7001;
+    o.num_identity = o.num_expression = o.num_albedo = 4;
+    return models::MakeRandomModel(o);
+  }();
+  return model;
+}
+
+// The random model turned so that it occludes itself, in 97 x 83 pixels (8,051 pixels: the
+// last shading segment is partial), with random albedo and lighting.
+FaceGeometry<float> TurnedRandomFaceGeometry() {
+  const models::MorphableModel& m = RandomModel();
   const auto box = models::BoundingBox(m.shape_mean);
-  const double focal = 2.0 * mesh.width;
-  const double distance = box[5] + 1.2 * focal * (box[3] - box[0]) / mesh.width;
+  const double focal = 2.0 * kFaceWidth;
+  const double distance = box[5] + 1.2 * focal * (box[3] - box[0]) / kFaceWidth;
   FaceParams p = FaceParams::Frontal(m.num_identity(), m.num_expression(), m.num_albedo(),
-                                     mesh.width, mesh.height, focal, distance);
+                                     kFaceWidth, kFaceHeight, focal, distance);
   p.translation.x() = -0.5 * (box[0] + box[3]);
   p.translation.y() = 0.5 * (box[1] + box[4]);
   p.rotation = Eigen::Vector3d(0.3, 0.6, 0.1) + p.rotation;
+  std::mt19937 gen(37);
+  std::normal_distribution<double> n(0.0, 0.3);
+  for (int k = 0; k < p.albedo.size(); ++k) p.albedo[k] = n(gen);
+  for (int k = 0; k < kNumLighting; ++k) p.lighting[k] += n(gen);
   ThreadPool pool(1);
-  const FaceGeometry<float> g = ComputeGeometry<float>(m, p, &pool).value();
+  return ComputeGeometry<float>(m, p, &pool).value();
+}
+
+Mesh TurnedRandomFace() {
+  const models::MorphableModel& m = RandomModel();
+  const FaceGeometry<float> g = TurnedRandomFaceGeometry();
+  Mesh mesh;
+  mesh.width = kFaceWidth;
+  mesh.height = kFaceHeight;
   mesh.pixels = g.pixels_float;
   mesh.depths = g.depths_float;
   mesh.triangles.assign(m.triangles.data(), m.triangles.data() + m.triangles.size());
@@ -157,6 +179,69 @@ TEST(VisibilityKernelTest, Avx512KernelEqualsSerialReference) {
   ExpectKernelEqualsReference(VisibilityKernel::kAvx512, TurnedRandomFace(), 2000);
   ExpectKernelEqualsReference(VisibilityKernel::kAvx512, RandomSoup(), 100);
   ExpectKernelEqualsReference(VisibilityKernel::kAvx512, IntegerGrid(), 1200);
+}
+
+// ShadeVisibility with the given kernel equals math::ShadeImageReference in every channel (outputs
+// poisoned first: every entry must be written), specular on and off, pinhole and weak
+// perspective, 1 and 2 threads.
+void ExpectShadingEqualsReference(VisibilityKernel kernel) {
+  const models::MorphableModel& m = RandomModel();
+  const FaceGeometry<float> g = TurnedRandomFaceGeometry();
+  const int w = kFaceWidth, h = kFaceHeight, np = w * h;
+  ThreadPool one(1), two(2);
+  for (double specular : {0.0, 0.4}) {
+    RenderOptions options;
+    options.specular_intensity = specular;
+    options.specular_half_vector = Eigen::Vector3d(0.2, 0.3, 1.0);
+    for (bool perspective : {true, false}) {
+      math::ShadeInputs<float> in = MakeShadeInputs(g, m, MakeSpecularParams<float>(options));
+      in.perspective = perspective;
+      VisibilityBuffer vis;
+      RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
+                          m.triangles.data(), m.num_triangles(), w, h, perspective, 1.0f, &one,
+                          &vis);
+      ASSERT_GT(vis.num_covered(), 2000);
+      const float background[3] = {0.1f, 0.2f, 0.3f};
+      std::vector<float> image(3 * np), normals(3 * np), albedo(3 * np), shading(3 * np),
+          spec(np);
+      std::vector<uint8_t> mask(np);
+      math::ShadeImageReference(in, vis.triangle.data(), w, h, background,
+                                {image.data(), mask.data(), normals.data(), albedo.data(),
+                                 shading.data(), spec.data()});
+      if (specular > 0.0) {  // the Blinn-Phong lanes are exercised
+        EXPECT_GT(*std::max_element(spec.begin(), spec.end()), 0.01f);
+      }
+      for (ThreadPool* pool : {&one, &two}) {
+        SCOPED_TRACE(testing::Message() << VisibilityKernelName(kernel) << ", specular "
+                                        << specular << ", perspective " << perspective
+                                        << ", threads " << pool->num_threads());
+        std::vector<float> image2(3 * np, NAN), normals2(3 * np, NAN), albedo2(3 * np, NAN),
+            shading2(3 * np, NAN), spec2(np, NAN);
+        std::vector<uint8_t> mask2(np, 7);
+        ShadeVisibilityWithKernel(kernel, in, vis, background,
+                                  {image2.data(), mask2.data(), normals2.data(), albedo2.data(),
+                                   shading2.data(), spec2.data()},
+                                  pool);
+        EXPECT_EQ(image, image2);
+        EXPECT_EQ(mask, mask2);
+        EXPECT_EQ(normals, normals2);
+        EXPECT_EQ(albedo, albedo2);
+        EXPECT_EQ(shading, shading2);
+        EXPECT_EQ(spec, spec2);
+      }
+    }
+  }
+}
+
+TEST(VisibilityKernelTest, DefaultShadingEqualsPerPixelReference) {
+  ExpectShadingEqualsReference(VisibilityKernel::kDefault);
+}
+
+TEST(VisibilityKernelTest, Avx512ShadingEqualsPerPixelReference) {
+  if (!VisibilityKernelAvailable(VisibilityKernel::kAvx512)) {
+    GTEST_SKIP() << "this CPU (or a non-x86 build) has no AVX-512 F/VL/DQ/BW/CD";
+  }
+  ExpectShadingEqualsReference(VisibilityKernel::kAvx512);
 }
 
 }  // namespace
