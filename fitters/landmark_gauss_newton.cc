@@ -453,18 +453,20 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
           (*m)(i, i) = Scalar(1);
         }
       };
-      if (!matrix_f_current) {
-        jt_f = rows.jt.cast<float>();
-        a_f.setZero();
-        a_f.selfadjointView<Eigen::Lower>().rankUpdate(jt_f);
-        matrix_f_current = true;
+      bool solved = false;
+      if (options.float_factorization) {
+        if (!matrix_f_current) {
+          jt_f = rows.jt.cast<float>();
+          a_f.setZero();
+          a_f.selfadjointView<Eigen::Lower>().rankUpdate(jt_f);
+          matrix_f_current = true;
+        }
+        fill(&damped_f, a_f);
+        factor_is_double = false;
+        solved = Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>, Eigen::Lower>(damped_f).info() ==
+                     Eigen::Success &&
+                 refined_solve();
       }
-      fill(&damped_f, a_f);
-      factor_is_double = false;
-      const bool solved =
-          Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>, Eigen::Lower>(damped_f).info() ==
-              Eigen::Success &&
-          refined_solve();
       if (!solved) {
         if (!matrix_current) {
           GaussNewtonMatrix(problem, layout, rows, &a);

@@ -80,6 +80,9 @@ struct LandmarkSolveOptions {
   // rank update and the factorisation. Accepted on the same test, on the current matrix's
   // model decrease; a rejected step goes back to the current matrix.
   bool reuse_factorization = true;
+  // Exact steps from a float factorisation refined against the double operator (the default;
+  // the same steps to ~1e-10, tested), or always from a double factorisation.
+  bool float_factorization = true;
 };
 
 struct LandmarkSolveSummary {
