@@ -4,7 +4,8 @@
 //    the CUDA kernel is tested against in tests/cuda/render_cuda_test.cc), give the CPU's fused
 //    sums (render::AccumulatePhotometric): so CUDA(face) = reference(face) = CPU;
 //  - use_cuda where CUDA cannot run is a clear FailedPrecondition (built without CUDA, or no
-//    device), never a silent CPU fit; use_cuda with Ceres is an InvalidArgument.
+//    device), never a silent CPU fit, in the batched seams too (every face gets the reason);
+//    use_cuda with Ceres is an InvalidArgument.
 // The CUDA-vs-CPU fits themselves are in photometric_cuda_test.cc (label gpu).
 #include <algorithm>
 #include <cmath>
@@ -18,6 +19,7 @@
 #include "morphfit/render/jacobian.h"
 #include "morphfit/render/renderer.h"
 #include "photometric_device.h"
+#include "photometric_energy.h"
 #include "photometric_test_util.h"
 
 namespace morphfit::fitters {
@@ -100,6 +102,27 @@ TEST(PhotometricDeviceTest, UseCudaWhereItCannotRunIsAClearError) {
                                 render::RenderOptions{}, render::PhotometricOptions{}, nullptr);
   ASSERT_FALSE(ne.ok());
   EXPECT_EQ(ne.status().code(), StatusCode::kFailedPrecondition);
+  // So do the batched seams: every face gets the reason, and the batched solve refuses.
+  const PyramidLevel level =
+      MakeLevel(pb.image, Eigen::Matrix2Xd(), 0, 0, pb.image.width, pb.image.height, 1);
+  const PhotometricFitOptions fit_options;
+  const PhotometricStage stage;
+  ThreadPool pool(2);
+  const PhotometricEnergy energy(m, jm, level, fit_options, stage, &pool);
+  const std::vector<StatusOr<render::NormalEquations>> batch = AccumulatePhotometricBatchCuda(
+      {{&energy, &pb.start, &vis}, {&energy, &pb.start, &vis}}, &pool);
+  ASSERT_EQ(batch.size(), 2u);
+  for (const auto& b : batch) {
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(b.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(b.status().message().find(reason), std::string::npos) << b.status().message();
+  }
+  std::vector<Eigen::VectorXd> x;
+  std::vector<bool> pd;
+  EXPECT_EQ(SolveSystemsBatchCuda({Eigen::MatrixXd::Identity(3, 3)}, {Eigen::VectorXd::Ones(3)},
+                                  &x, &pd)
+                .code(),
+            StatusCode::kFailedPrecondition);
 }
 
 TEST(PhotometricDeviceTest, UseCudaNeedsTheGaussNewtonSolver) {
