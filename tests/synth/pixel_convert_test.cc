@@ -20,8 +20,8 @@ namespace morphfit::synth::internal {
 namespace {
 
 // Values that stress the conversions: every 8-bit rounding tie (k + 0.5) / 255 and its float
-// neighbours (where a separate multiply and add rounds differently from the fused one), the
-// ends of [0, 1] and beyond, signed zeros, infinities, NaN and random values in [-1.5, 1.5].
+// neighbours (where rounding instead of truncating, or a different clamp, changes the byte),
+// the ends of [0, 1] and beyond, signed zeros, infinities, NaN and random values in [-1.5, 1.5].
 std::vector<float> TestValues() {
   std::vector<float> v;
   for (int k = 0; k < 256; ++k) {
