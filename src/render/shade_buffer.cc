@@ -53,8 +53,10 @@ struct ShadeSegment {
 // background lanes. kSpecular false: the Blinn-Phong term is known to be off, which leaves
 // straight-line arithmetic the loop vectoriser takes (powf does not vectorise).
 template <bool kSpecular>
-__attribute__((always_inline)) inline void ShadeLanes(const float* lighting_in, const math::SpecularParams<float>& spec_in,
-                const float background_in[3], int n, ShadeSegment* __restrict b) {
+__attribute__((always_inline)) inline void ShadeLanes(const float* lighting_in,
+                                                      const math::SpecularParams<float>& spec_in,
+                                                      const float background_in[3], int n,
+                                                      ShadeSegment* __restrict b) {
   float lighting[27];
   std::copy(lighting_in, lighting_in + 27, lighting);
   const float background[3] = {background_in[0], background_in[1], background_in[2]};
@@ -85,8 +87,8 @@ __attribute__((always_inline)) inline void ShadeLanes(const float* lighting_in, 
 }
 
 // out[3 j + c] = lanes[c][j] for j < n (the compiler vectorises the interleave).
-__attribute__((always_inline)) inline void InterleaveRgb(const float (*__restrict lanes)[ShadeSegment::kSize], int n,
-                   float* __restrict out) {
+__attribute__((always_inline)) inline void InterleaveRgb(
+    const float (*__restrict lanes)[ShadeSegment::kSize], int n, float* __restrict out) {
   for (int j = 0; j < n; ++j) {
     for (int c = 0; c < 3; ++c) out[3 * j + c] = lanes[c][j];
   }
