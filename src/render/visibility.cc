@@ -330,53 +330,34 @@ void RasterizeLargeTriangle(const Kernels& kernels, const TriangleBlock& tb, int
   }
 }
 
-// Covered centres of a block's small boxes (4 k + bit of small_mask) and its larger boxes,
-// listed without data-dependent branches (whether a centre is covered is close to a coin
-// flip on a dense mesh, so testing it per centre mispredicts often).
-struct WorkList {
-  int32_t small[4 * TriangleBlock::kSize + 1];
-  int32_t large[TriangleBlock::kSize + 1];
-};
-
 // Rasterizes triangles [begin, end) into zb.
 void RasterizeRange(const Kernels& kernels, const float* pixels, const float* depths,
                     const int32_t* triangles, int64_t begin, int64_t end, int width, int height,
                     bool perspective, float z_near_mm, const ZBuffer& zb) {
   std::unique_ptr<TriangleBlock> tb(new TriangleBlock);  // default-initialised: not cleared
   std::unique_ptr<Candidates> c(new Candidates);
-  std::unique_ptr<WorkList> list(new WorkList);
   for (int64_t f0 = begin; f0 < end; f0 += TriangleBlock::kSize) {
     const int n = static_cast<int>(std::min<int64_t>(TriangleBlock::kSize, end - f0));
     SetupBlock(kernels, pixels, depths, triangles, f0, n, width, height, perspective, z_near_mm,
                tb.get());
-    // Each slot is written, then kept by advancing the count when the centre is covered.
-    int num_small = 0, num_large = 0;
     for (int k = 0; k < n; ++k) {
       const int32_t mask = tb->small_mask[k];
-      list->large[num_large] = k;
-      num_large += mask < 0;
-      const int32_t bits = mask < 0 ? 0 : mask;
-      for (int bit = 0; bit < 4; ++bit) {
-        list->small[num_small] = 4 * k + bit;
-        num_small += bits >> bit & 1;
+      if (mask == 0) continue;  // culled, or no centre covered
+      const int32_t f = static_cast<int32_t>(f0 + k);
+      if (mask < 0) {
+        RasterizeLargeTriangle(kernels, *tb, k, f, width, perspective, c.get(), zb);
+        continue;
       }
-    }
-    // The z-test's result does not depend on the order candidates arrive in.
-    for (int e = 0; e < num_small; ++e) {
-      const int k = list->small[e] >> 2, bit = list->small[e] & 3;
-      const int64_t dx = bit & 1, dy = bit >> 1;
-      int64_t w[3];
-      for (int i = 0; i < 3; ++i) {
-        w[i] = tb->w[i][k] + (tb->step_x[i][k] & -dx) + (tb->step_y[i][k] & -dy);
+      for (int bit = 0; bit < 4; ++bit) {  // unrolled: dx, dy are constants per bit
+        if (!(mask >> bit & 1)) continue;
+        const int dx = bit & 1, dy = bit >> 1;
+        int64_t w[3];
+        for (int i = 0; i < 3; ++i) {
+          w[i] = tb->w[i][k] + (dx ? tb->step_x[i][k] : 0) + (dy ? tb->step_y[i][k] : 0);
+        }
+        EmitCandidate(kernels, *tb, k, f, tb->min_px[k] + dx, tb->min_py[k] + dy, w, width,
+                      perspective, c.get(), zb);
       }
-      EmitCandidate(kernels, *tb, k, static_cast<int32_t>(f0 + k),
-                    tb->min_px[k] + static_cast<int>(dx), tb->min_py[k] + static_cast<int>(dy),
-                    w, width, perspective, c.get(), zb);
-    }
-    for (int e = 0; e < num_large; ++e) {
-      const int k = list->large[e];
-      RasterizeLargeTriangle(kernels, *tb, k, static_cast<int32_t>(f0 + k), width, perspective,
-                             c.get(), zb);
     }
   }
   FlushCandidates(kernels, perspective, c.get(), zb);
