@@ -1,6 +1,7 @@
 // Analytic pixel and landmark Jacobians, explicit and fused (jacobian.h).
 #include "morphfit/render/jacobian.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
 
 constexpr int64_t kRowChunk = 8;  // image rows per fused chunk (fixed: determinism)
 constexpr int kPanelRows = 256;   // Jacobian rows per rank update (fixed: determinism)
+constexpr int kTileWidth = 8;     // pixel columns per tile of a fused chunk (fixed: determinism)
 
 // Per-vertex derivatives of the camera-frame point X and the unit view normal n with respect to
 // the shape coefficients (3 x Ks each) and the rotation (3 x 3, column j = d/dω_j). The shape
@@ -36,7 +38,7 @@ struct VertexJacobians {
   std::vector<T> dpoint_drot, dnormal_drot;  // 9 per slot
   // Ring form: slot s owns entries ring_begin[s] .. ring_begin[s] + ring_size[s].
   std::vector<int> ring_begin, ring_size, ring_vertex;
-  std::vector<T> ring_matrix;  // 9 per entry, M_u row-major
+  std::vector<T> ring_matrix;  // internal::kRingMatrixStride per entry, M_u row-major, rows of 4
 };
 
 enum class ShapeForm { kDenseRows, kRings };
@@ -66,7 +68,7 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
       total += 1 + 2 * (jm.vertex_triangle_offsets[v + 1] - jm.vertex_triangle_offsets[v]);
     }
     vj.ring_vertex.resize(total);
-    vj.ring_matrix.resize(9 * static_cast<size_t>(total));
+    vj.ring_matrix.assign(internal::kRingMatrixStride * static_cast<size_t>(total), T(0));
   }
   vj.dpoint_drot.assign(9 * ns, T(0));
   vj.dnormal_drot.assign(9 * ns, T(0));
@@ -145,8 +147,9 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
         for (size_t r = 0; r < ring.size(); ++r) {
           const int o = vj.ring_begin[s] + static_cast<int>(r);
           vj.ring_vertex[o] = ring[r];
-          Eigen::Map<Eigen::Matrix<T, 3, 3, Eigen::RowMajor>>(&vj.ring_matrix[9 * size_t(o)]) =
-              FRJ * coeff[r];
+          // Rows padded to 4 (pixel_rows.h).
+          Eigen::Map<Eigen::Matrix<T, 3, 3, Eigen::RowMajor>, 0, Eigen::OuterStride<4>>(
+              &vj.ring_matrix[internal::kRingMatrixStride * size_t(o)]) = FRJ * coeff[r];
         }
       }
       for (int j = 0; j < 3; ++j) {
@@ -317,6 +320,7 @@ StatusOr<NormalEquations> AccumulatePhotometric(
   rings.ring_size = vj.ring_size.data();
   rings.ring_vertex = vj.ring_vertex.data();
   rings.ring_matrix = vj.ring_matrix.data();
+  for (int size : vj.ring_size) rings.max_ring_size = std::max(rings.max_ring_size, size);
   const int Pp = internal::RowPanel::PaddedCols(P);
   struct Partial {
     Eigen::MatrixXf jtj;  // Pp x Pp, lower triangle valid
@@ -337,23 +341,30 @@ StatusOr<NormalEquations> AccumulatePhotometric(
         internal::RowPanel panel(P, kPanelRows);
         internal::PixelRowWriter writer(in, rings);
         std::vector<float> rows(3 * static_cast<size_t>(Pp));
-        for (int64_t y = y0; y < y1; ++y) {
-          for (int x = 0; x < width; ++x) {
-            const size_t i = static_cast<size_t>(y) * width + x;
-            const int32_t f = vis.triangle[i];
-            const float w = weights != nullptr ? weights[i] : 1.0f;
-            if (f < 0 || !(w > 0.0f)) continue;
-            math::PixelSeeds<float> s;
-            math::ComputePixelSeeds(in, f, x, static_cast<int>(y), &s);
-            float r[3];
-            const float sw = math::WeightPixelResidual(s.color, observed + 3 * i, w, options.loss,
-                                                       options.loss_scale, r, &part.cost);
-            writer.Write(s, sw, rows.data());
-            for (int c = 0; c < 3; ++c) {
-              if (panel.full()) panel.Flush(part.jtj.data(), part.jtr.data());
-              panel.Append(rows.data() + static_cast<size_t>(c) * Pp, sw * r[c]);
+        // Pixels in kTileWidth x kRowChunk tiles: neighbouring pixels share most of the ~12
+        // vertices whose basis rows make up their shape columns, so the tile's rows come from
+        // cache rather than being re-read one image row later.
+        for (int x0 = 0; x0 < width; x0 += kTileWidth) {
+          const int x1 = std::min(width, x0 + kTileWidth);
+          for (int64_t y = y0; y < y1; ++y) {
+            for (int x = x0; x < x1; ++x) {
+              const size_t i = static_cast<size_t>(y) * width + x;
+              const int32_t f = vis.triangle[i];
+              const float w = weights != nullptr ? weights[i] : 1.0f;
+              if (f < 0 || !(w > 0.0f)) continue;
+              math::PixelSeeds<float> s;
+              math::ComputePixelSeeds(in, f, x, static_cast<int>(y), &s);
+              float r[3];
+              const float sw =
+                  math::WeightPixelResidual(s.color, observed + 3 * i, w, options.loss,
+                                            options.loss_scale, r, &part.cost);
+              writer.Write(s, sw, rows.data());
+              for (int c = 0; c < 3; ++c) {
+                if (panel.full()) panel.Flush(part.jtj.data(), part.jtr.data());
+                panel.Append(rows.data() + static_cast<size_t>(c) * Pp, sw * r[c]);
+              }
+              ++part.num_pixels;
             }
-            ++part.num_pixels;
           }
         }
         panel.Flush(part.jtj.data(), part.jtr.data());

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "morphfit/core/face_params.h"
 #include "morphfit/math/pixel_jacobian.h"
 #include "row_panel.h"
 
@@ -26,8 +27,11 @@ struct ShapeRings {
   const int* ring_begin = nullptr;     // per slot
   const int* ring_size = nullptr;      // per slot
   const int* ring_vertex = nullptr;    // per entry
-  const float* ring_matrix = nullptr;  // 9 per entry, row-major
+  // kRingMatrixStride per entry: M_u's three rows, each padded to 4 floats (the 4th is zero).
+  const float* ring_matrix = nullptr;
+  int max_ring_size = 0;               // the largest ring_size
 };
+constexpr int kRingMatrixStride = 12;
 
 // One per thread (it keeps scratch).
 // s_c[q] = sum over e < count, b < 3 of coeffs[9 e + 3 c + b] basis[(3 vertices[e] + b) ks + q]
@@ -43,7 +47,20 @@ class PixelRowWriter {
       : in_(in),
         rings_(rings),
         padded_cols_(RowPanel::PaddedCols(in.layout.total)),
-        isa_(BestPanelKernel()) {}
+        isa_(BestPanelKernel()) {
+    // At most 3 corners and their rings are distinct; the open-addressing table stays at most
+    // half full.
+    const int max_entries = 3 + 3 * std::max(rings.max_ring_size, 0);
+    vertices_.resize(max_entries);
+    coefficients_.resize(9 * static_cast<size_t>(max_entries));
+    wide_.resize(kRingMatrixStride * static_cast<size_t>(max_entries));
+    int table_size = 16;
+    while (table_size < 2 * max_entries) table_size *= 2;
+    table_.assign(table_size, -1);
+    for (int a = 0; a < 3; ++a) {
+      for (int b = 0; b < 4; ++b) rotation_[4 * a + b] = b < 3 ? rings.rotation[3 * a + b] : 0.0f;
+    }
+  }
 
   // Row length written by Write (the layout's total rounded up for RowPanel; zero beyond).
   int padded_cols() const { return padded_cols_; }
@@ -52,14 +69,13 @@ class PixelRowWriter {
   void Write(const math::PixelSeeds<float>& s, float scale, float* rows) {
     const math::JacobianLayout& L = in_.layout;
     const int pp = padded_cols_;
-    std::fill(rows, rows + 3 * pp, 0.0f);
-    GatherShapeCoefficients(s, scale);
+    const int count = GatherShapeCoefficients(s, scale);
     const int ks = L.num_shape;
     float* s0 = rows + L.shape;
     float* s1 = rows + pp + L.shape;
     float* s2 = rows + 2 * pp + L.shape;
-    CombineBasisRows(rings_.shape_rows, ks, vertices_.data(), coefficients_.data(),
-                     static_cast<int>(vertices_.size()), s0, s1, s2, isa_);
+    CombineBasisRows(rings_.shape_rows, ks, vertices_.data(), coefficients_.data(), count, s0,
+                     s1, s2, isa_);
     const int ka = L.num_albedo;
     for (int c = 0; c < 3; ++c) {
       float* __restrict dst = rows + static_cast<int64_t>(c) * pp + L.albedo;
@@ -70,61 +86,89 @@ class PixelRowWriter {
                   w2 = scale * s.dc_dalbedo[c][2];
       for (int q = 0; q < ka; ++q) dst[q] = w0 * b0[q] + w1 * b1[q] + w2 * b2[q];
       float* row = rows + static_cast<int64_t>(c) * pp;
+      // Channel c's lighting block; the other channels' blocks are zero.
       const float sa = scale * s.albedo[c];
+      for (int k = 0; k < kNumLighting; ++k) row[L.lighting + k] = 0.0f;
       for (int k = 0; k < 9; ++k) row[L.lighting + 9 * c + k] = sa * s.sh[k];
       for (int j = 0; j < 3; ++j) {
         row[L.rotation + j] = scale * s.dc_drotation[c][j];
         row[L.translation + j] = scale * s.dc_dtranslation[c][j];
         row[L.camera + j] = scale * s.dc_dcamera[c][j];
       }
+      // Columns past the layout (panel padding) are zero.
+      for (int j = L.total; j < pp; ++j) row[j] = 0.0f;
     }
   }
 
  private:
   // Distinct vertices u whose basis rows enter the pixel's shape columns, with the 3 x 3
   // coefficients (channel x axis): corner k adds (scale dc/dX_k) R to itself and
-  // (scale dc/dn_k) M_u to every u of its ring.
-  void GatherShapeCoefficients(const math::PixelSeeds<float>& s, float scale) {
-    vertices_.clear();
-    coefficients_.clear();
+  // (scale dc/dn_k) M_u to every u of its ring. Fills vertices_ and coefficients_ (9 per
+  // entry, in order of first appearance) and returns the number of entries.
+  int GatherShapeCoefficients(const math::PixelSeeds<float>& s, float scale) {
+    int count = 0;
+    const int mask = static_cast<int>(table_.size()) - 1;
+    // Entry of vertex u (created zero on first sight): rows of 4, the 4th lane unused.
     const auto entry = [&](int u) -> float* {
-      for (size_t e = 0; e < vertices_.size(); ++e) {
-        if (vertices_[e] == u) return &coefficients_[9 * e];
+      int h = static_cast<int>((static_cast<uint32_t>(u) * 2654435761u) >> 8) & mask;
+      while (table_[h] >= 0) {
+        if (vertices_[table_[h]] == u) return &wide_[kRingMatrixStride * table_[h]];
+        h = (h + 1) & mask;
       }
-      vertices_.push_back(u);
-      coefficients_.resize(coefficients_.size() + 9, 0.0f);
-      return &coefficients_[coefficients_.size() - 9];
+      table_[h] = count;
+      vertices_[count] = u;
+      float* w = &wide_[kRingMatrixStride * count];
+      for (int t = 0; t < kRingMatrixStride; ++t) w[t] = 0.0f;
+      ++count;
+      return w;
     };
-    const float* R = rings_.rotation;
-    for (int k = 0; k < 3; ++k) {
-      float* w = entry(static_cast<int>(s.vertex[k]));
+    // w (3 rows of 4) += n (3 x 3, channel x axis) times m (3 rows of 4).
+    const auto add_product = [](const float n[3][3], const float* __restrict m,
+                                float* __restrict w) {
       for (int c = 0; c < 3; ++c) {
-        const float* p = s.dc_dpoint[c][k];
-        for (int b = 0; b < 3; ++b) {
-          w[3 * c + b] += scale * (p[0] * R[b] + p[1] * R[3 + b] + p[2] * R[6 + b]);
+        for (int b = 0; b < 4; ++b) {
+          w[4 * c + b] += n[c][0] * m[b] + n[c][1] * m[4 + b] + n[c][2] * m[8 + b];
         }
       }
+    };
+    for (int k = 0; k < 3; ++k) {
+      float dp[3][3], dn[3][3];
+      for (int c = 0; c < 3; ++c) {
+        for (int a = 0; a < 3; ++a) {
+          dp[c][a] = scale * s.dc_dpoint[c][k][a];
+          dn[c][a] = scale * s.dc_dnormal[c][k][a];
+        }
+      }
+      add_product(dp, rotation_, entry(static_cast<int>(s.vertex[k])));
       const int slot = s.slot[k];
       const int begin = rings_.ring_begin[slot];
       for (int r = begin; r < begin + rings_.ring_size[slot]; ++r) {
-        const float* M = rings_.ring_matrix + 9 * static_cast<int64_t>(r);
-        float* wu = entry(rings_.ring_vertex[r]);
-        for (int c = 0; c < 3; ++c) {
-          const float* n = s.dc_dnormal[c][k];
-          for (int b = 0; b < 3; ++b) {
-            wu[3 * c + b] += scale * (n[0] * M[b] + n[1] * M[3 + b] + n[2] * M[6 + b]);
-          }
-        }
+        add_product(dn, rings_.ring_matrix + kRingMatrixStride * static_cast<int64_t>(r),
+                    entry(rings_.ring_vertex[r]));
       }
     }
+    // Pack to 9 per entry for CombineBasisRows and empty the table for the next pixel.
+    for (int e = 0; e < count; ++e) {
+      const float* w = &wide_[kRingMatrixStride * e];
+      for (int c = 0; c < 3; ++c) {
+        for (int b = 0; b < 3; ++b) coefficients_[9 * e + 3 * c + b] = w[4 * c + b];
+      }
+      int h = static_cast<int>((static_cast<uint32_t>(vertices_[e]) * 2654435761u) >> 8) & mask;
+      while (table_[h] != e) h = (h + 1) & mask;
+      table_[h] = -1;
+    }
+    return count;
   }
 
   const math::PixelJacobianInputs<float>& in_;
   ShapeRings rings_;
   int padded_cols_;
   PanelKernel isa_;
-  std::vector<int> vertices_;
-  std::vector<float> coefficients_;
+  float rotation_[12];               // R's rows padded to 4
+  std::vector<int> vertices_;        // per entry
+  std::vector<float> coefficients_;  // 9 per entry
+  std::vector<float> wide_;          // kRingMatrixStride per entry while gathering
+  std::vector<int> table_;           // open addressing: vertex -> entry, -1 = empty
 };
 
 }  // namespace morphfit::render::internal

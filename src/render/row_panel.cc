@@ -169,7 +169,6 @@ RowPanel::RowPanel(int num_cols, int capacity, PanelKernel kernel)
   storage_.assign(static_cast<size_t>(padded_cols_) * capacity_ + kB, 0.0f);
   const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.data());
   data_ = storage_.data() + ((64 - address % 64) % 64) / sizeof(float);
-  residual_.assign(capacity_, 0.0f);
 }
 
 void RowPanel::Append(const float* row, float residual) {
@@ -179,7 +178,7 @@ void RowPanel::Append(const float* row, float residual) {
   for (int blk = 0; blk < padded_cols_ / kB; ++blk) {
     std::memcpy(dst + blk * stride, row + kB * blk, kB * sizeof(float));
   }
-  residual_[size_] = residual;
+  dst[(num_cols_ / kB) * stride + num_cols_ % kB] = residual;
   ++size_;
 }
 
@@ -237,14 +236,13 @@ void RowPanel::Flush(float* c, float* g) {
       });
       break;
   }
-  for (int blk = 0; blk < padded_cols_ / kB; ++blk) {
-    const float* a = base + blk * stride;
-    float acc[kB] = {};
-    for (int k = 0; k < n; ++k) {
-      const float r = residual_[k];
-      for (int t = 0; t < kB; ++t) acc[t] = std::fma(a[kB * k + t], r, acc[t]);
-    }
-    for (int t = 0; t < kB; ++t) g[kB * blk + t] += acc[t];
+  // Row num_cols_ of c received, from zero, the fma chain over the panel's rows of
+  // row[j] * residual: move it into g (the same sum, rounded the same way, as a separate
+  // pass over the panel would give).
+  for (int j = 0; j < num_cols_; ++j) {
+    float& e = c[static_cast<size_t>(j) * ldc + num_cols_];
+    g[j] += e;
+    e = 0.0f;
   }
 }
 

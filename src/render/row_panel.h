@@ -1,8 +1,10 @@
 // Private to morphfit_render: a cache-blocked float32 rank-k update for the fused JᵀJ of
 // render/jacobian.cc. Rows (pixel Jacobian rows, P columns) are gathered into a panel of up to
-// `capacity` rows stored column-blocked, [ceil(P / 16) blocks][capacity rows][16 floats], so
-// that the micro-kernels stream 16-column slices contiguously; a flush adds the panel's
+// `capacity` rows stored column-blocked, [ceil((P + 1) / 16) blocks][capacity rows][16 floats],
+// so that the micro-kernels stream 16-column slices contiguously; a flush adds the panel's
 // contribution to the lower triangle of C = sum_r row_rᵀ row_r and to g = sum_r row_rᵀ res_r.
+// The residual rides along as column P of the panel, so g comes out of the same tiles as row P
+// of C (in the padding, which the tiles cover anyway) instead of from a separate pass.
 // Register-tiled micro-kernels as in the GotoBLAS/BLIS scheme (K. Goto and R. van de Geijn,
 // "Anatomy of high-performance matrix multiplication", ACM TOMS 34(3), 2008): AVX2 keeps a
 // 16 x 6 (or 16 x 4) tile of C in registers, AVX-512 (chosen at run time when the CPU has it)
@@ -32,9 +34,9 @@ class RowPanel {
   RowPanel(const RowPanel&) = delete;  // data_ points into storage_
   RowPanel& operator=(const RowPanel&) = delete;
 
-  // num_cols rounded up to kBlock (at least one block).
+  // num_cols plus the residual column, rounded up to kBlock.
   static int PaddedCols(int num_cols) {
-    const int n = num_cols > 1 ? num_cols : 1;
+    const int n = (num_cols > 0 ? num_cols : 0) + 1;
     return (n + kBlock - 1) / kBlock * kBlock;
   }
 
@@ -51,9 +53,11 @@ class RowPanel {
   void Append(const float* row, float residual);
 
   // c (padded_cols() x padded_cols(), column-major, ld = padded_cols()) += panelᵀ panel on
-  // every tile that touches the lower triangle (entries (i, j) with i >= j are exact; some
-  // above the diagonal are written too and must be ignored), g (padded_cols()) += panelᵀ res.
-  // Empties the panel.
+  // every tile that touches the lower triangle (entries (i, j) with i >= j, j < num_cols() are
+  // exact; some above the diagonal and in the padding rows and columns are written too and
+  // must be ignored), g (padded_cols(); entries >= num_cols() untouched) += panelᵀ res.
+  // Row num_cols() of c must be zero below the diagonal on entry (it is on return). Empties
+  // the panel.
   void Flush(float* c, float* g);
 
  private:
@@ -61,7 +65,6 @@ class RowPanel {
   PanelKernel kernel_;
   std::vector<float> storage_;  // data_ plus room to align it to 64 bytes
   float* data_ = nullptr;       // padded_cols_ / kBlock blocks of capacity_ x kBlock
-  std::vector<float> residual_;
 };
 
 // The number of float multiply-adds Flush performs with `kernel` for `rows` rows (tiles
