@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,11 @@ struct VertexJacobians {
   RowMat<T> dpoint_dshape, dnormal_dshape;  // 3 * slots x Ks (dense form only)
   std::vector<T> dpoint_drot, dnormal_drot;  // 9 per slot
   // Ring form: slot s owns entries ring_begin[s] .. ring_begin[s] + ring_size[s].
-  std::vector<int> ring_begin, ring_size, ring_vertex;
-  std::vector<T> ring_matrix;  // internal::kRingMatrixStride per entry, M_u row-major, rows of 4
+  // ring_vertex and ring_matrix are sized by an upper bound and left uninitialised past each
+  // slot's ring_size (no page of the unused part is touched).
+  std::vector<int> ring_begin, ring_size;
+  std::unique_ptr<int[]> ring_vertex;
+  std::unique_ptr<T[]> ring_matrix;  // internal::kRingMatrixStride per entry, M_u, rows of 4
 };
 
 enum class ShapeForm { kDenseRows, kRings };
@@ -67,8 +71,8 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
       const int v = needed[s];
       total += 1 + 2 * (jm.vertex_triangle_offsets[v + 1] - jm.vertex_triangle_offsets[v]);
     }
-    vj.ring_vertex.resize(total);
-    vj.ring_matrix.assign(internal::kRingMatrixStride * static_cast<size_t>(total), T(0));
+    vj.ring_vertex.reset(new int[total]);
+    vj.ring_matrix.reset(new T[internal::kRingMatrixStride * static_cast<size_t>(total)]);
   }
   vj.dpoint_drot.assign(9 * ns, T(0));
   vj.dnormal_drot.assign(9 * ns, T(0));
@@ -147,9 +151,11 @@ VertexJacobians<T> ComputeVertexJacobians(const models::MorphableModel& model,
         for (size_t r = 0; r < ring.size(); ++r) {
           const int o = vj.ring_begin[s] + static_cast<int>(r);
           vj.ring_vertex[o] = ring[r];
-          // Rows padded to 4 (pixel_rows.h).
-          Eigen::Map<Eigen::Matrix<T, 3, 3, Eigen::RowMajor>, 0, Eigen::OuterStride<4>>(
-              &vj.ring_matrix[internal::kRingMatrixStride * size_t(o)]) = FRJ * coeff[r];
+          // Rows padded to 4 with a zero (pixel_rows.h).
+          T* dst = &vj.ring_matrix[internal::kRingMatrixStride * size_t(o)];
+          Eigen::Map<Eigen::Matrix<T, 3, 3, Eigen::RowMajor>, 0, Eigen::OuterStride<4>> mu(dst);
+          mu = FRJ * coeff[r];
+          dst[3] = dst[7] = dst[11] = T(0);
         }
       }
       for (int j = 0; j < 3; ++j) {
@@ -318,8 +324,8 @@ StatusOr<NormalEquations> AccumulatePhotometric(
   rings.rotation = g.rotation;
   rings.ring_begin = vj.ring_begin.data();
   rings.ring_size = vj.ring_size.data();
-  rings.ring_vertex = vj.ring_vertex.data();
-  rings.ring_matrix = vj.ring_matrix.data();
+  rings.ring_vertex = vj.ring_vertex.get();
+  rings.ring_matrix = vj.ring_matrix.get();
   for (int size : vj.ring_size) rings.max_ring_size = std::max(rings.max_ring_size, size);
   const int Pp = internal::RowPanel::PaddedCols(P);
   struct Partial {
