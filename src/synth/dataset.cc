@@ -216,7 +216,7 @@ Status Compress(const EncodedSample& s, const std::vector<Channel>& channels, in
 // (Linux sync_file_range with SYNC_FILE_RANGE_WRITE queues the dirty pages for writing and does
 // not wait for them), every kWritebackBytes written, so that the fsync of AtomicFile::Commit at
 // the end finds most of the file on disk already instead of writing all of it while every
-// worker waits (about 20 ms for a 16 MB shard on the 2-core VM, bench/RESULTS.md). Only with
+// worker waits (25-52 ms for a 16 MB shard on the 2-core VM, bench/RESULTS.md). Only with
 // HDF5's default (sec2) driver, whose handle is the file descriptor; otherwise nothing.
 // Durability is still Commit's fsync: this only starts the writing earlier.
 class ChunkWriteback {
