@@ -1,8 +1,8 @@
 // The fitting renderer on a BFM-front-size random model (35,709 vertices, ~70k triangles; the
 // random model is a curved grid sheet, framed to fill a 224 x 224 image):
 //  - visibility + shading of all channels from given per-vertex geometry, one thread
-//    (render::RasterizeVisibility + render::ShadeVisibility), the visibility alone, the shading
-//    alone, and the same frame with the baseline (AVX2) and the AVX-512 loops side by side;
+//    (render::RasterizeVisibility + render::ShadeVisibility), the visibility alone and the
+//    shading alone;
 //  - the same including the basis product, transform, normals and projection (render::Render),
 //    one thread;
 //  - one fused JᵀJ / Jᵀr for P = 80 + 64 + 80 + 27 + 9 = 260 parameters over the image, two
@@ -34,7 +34,6 @@
 #include "morphfit/render/renderer.h"
 #include "morphfit/render/visibility.h"
 #include "../src/render/row_panel.h"
-#include "../src/render/visibility_kernel.h"
 
 namespace morphfit {
 namespace {
@@ -149,47 +148,6 @@ void BM_Shading_GivenVisibility(benchmark::State& state) {
   state.counters["bytes_written"] = np * (4 * 12 + 4 + 1);
 }
 BENCHMARK(BM_Shading_GivenVisibility)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-// Visibility + shading as in BM_VisibilityAndShading_GivenVertices with a chosen set of
-// vectorised loops (src/render/visibility_kernel.h): arg 0 = the build's baseline (AVX2 with
-// x86-64-v3), 1 = the AVX-512 clone (skipped where the CPU lacks it). Same bits either way.
-void BM_VisibilityAndShading_Kernel(benchmark::State& state) {
-  const render::VisibilityKernel kernel = state.range(0) == 0
-                                              ? render::VisibilityKernel::kDefault
-                                              : render::VisibilityKernel::kAvx512;
-  state.SetLabel(render::VisibilityKernelName(kernel));
-  if (!render::VisibilityKernelAvailable(kernel)) {
-    state.SkipWithError("this CPU has no AVX-512");
-    return;
-  }
-  const models::MorphableModel& m = Model();
-  const FaceParams params = Framed(m);
-  ThreadPool pool(1);
-  const render::FaceGeometry<float> g = render::ComputeGeometry<float>(m, params, &pool).value();
-  const math::ShadeInputs<float> in =
-      render::MakeShadeInputs(g, m, render::MakeSpecularParams<float>(render::RenderOptions()));
-  const size_t np = static_cast<size_t>(kSize) * kSize;
-  std::vector<float> image(3 * np), normals(3 * np), albedo(3 * np), shading(3 * np), spec(np);
-  std::vector<uint8_t> mask(np);
-  const math::ChannelImages out{image.data(),  mask.data(),    normals.data(),
-                                albedo.data(), shading.data(), spec.data()};
-  const float background[3] = {0.0f, 0.0f, 0.0f};
-  render::VisibilityBuffer vis;
-  for (auto _ : state) {
-    render::RasterizeVisibilityWithKernel(kernel, g.pixels_float.data(), g.depths_float.data(),
-                                          m.num_vertices(), m.triangles.data(),
-                                          m.num_triangles(), kSize, kSize, true, 1.0f, &pool,
-                                          &vis);
-    render::ShadeVisibilityWithKernel(kernel, in, vis, background, out, &pool);
-    benchmark::DoNotOptimize(image.data());
-  }
-  state.counters["covered_px"] = vis.num_covered();
-}
-BENCHMARK(BM_VisibilityAndShading_Kernel)
-    ->Arg(0)
-    ->Arg(1)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
 
 void BM_Render_WithBasisProduct(benchmark::State& state) {
   const models::MorphableModel& m = Model();

@@ -7,26 +7,13 @@
 // instead of 13 scalar stores per pixel). Same IEEE operations in the same order as the
 // per-pixel reference (math::ShadeImageReference); built with FMA contraction off (CMakeLists)
 // like it, so the channels are the same bits.
-//
-// The vectorised part (shading and writing a segment) exists as built for the project's
-// baseline ISA and, on x86 CPUs that have it, as an AVX-512 clone of the same source picked at
-// run time (visibility_kernel.h); per lane the same IEEE operations, so the same bits.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 
-#include <glog/logging.h>
-
 #include "morphfit/math/render_pixel.h"
 #include "morphfit/math/shading.h"
 #include "morphfit/render/renderer.h"
-#include "visibility_kernel.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MORPHFIT_SHADE_AVX512 1
-#define MORPHFIT_SHADE_AVX512_TARGET \
-  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512cd")))
-#endif
 
 namespace morphfit::render {
 namespace {
@@ -95,9 +82,8 @@ __attribute__((always_inline)) inline void InterleaveRgb(
 }
 
 // Shades lanes [0, n) of b, pixels [s, s + n), and writes them to every channel of out.
-__attribute__((always_inline)) inline void ShadeAndWriteBody(
-    const math::ShadeInputs<float>& in, const float background[3],
-    const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
+void ShadeAndWrite(const math::ShadeInputs<float>& in, const float background[3],
+                   const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
   if (in.spec.intensity != 0.0f) {
     ShadeLanes<true>(in.lighting, in.spec, background, n, b);
   } else {
@@ -115,27 +101,9 @@ __attribute__((always_inline)) inline void ShadeAndWriteBody(
   }
 }
 
-using ShadeAndWriteFn = void (*)(const math::ShadeInputs<float>& in, const float background[3],
-                                 const math::ChannelImages& out, int64_t s, int n,
-                                 ShadeSegment* b);
-
-void ShadeAndWriteDefault(const math::ShadeInputs<float>& in, const float background[3],
-                          const math::ChannelImages& out, int64_t s, int n, ShadeSegment* b) {
-  ShadeAndWriteBody(in, background, out, s, n, b);
-}
-
-#ifdef MORPHFIT_SHADE_AVX512
-MORPHFIT_SHADE_AVX512_TARGET void ShadeAndWriteAvx512(const math::ShadeInputs<float>& in,
-                                                      const float background[3],
-                                                      const math::ChannelImages& out, int64_t s,
-                                                      int n, ShadeSegment* b) {
-  ShadeAndWriteBody(in, background, out, s, n, b);
-}
-#endif
-
 // Shades pixels [s, s + n) (n <= ShadeSegment::kSize) into every channel of out: gathers the
-// covered pixels' inputs into their lanes, then shade_and_write.
-void ShadePixels(ShadeAndWriteFn shade_and_write, const math::ShadeInputs<float>& in,
+// covered pixels' inputs into their lanes, then shades and writes them.
+void ShadePixels(const math::ShadeInputs<float>& in,
                  const VisibilityBuffer& vis, const float background[3],
                  const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
   const int32_t* __restrict triangle = vis.triangle.data() + s;
@@ -153,7 +121,7 @@ void ShadePixels(ShadeAndWriteFn shade_and_write, const math::ShadeInputs<float>
       }
     }
   }
-  shade_and_write(in, background, out, s, n, b);
+  ShadeAndWrite(in, background, out, s, n, b);
 }
 
 }  // namespace
@@ -161,23 +129,6 @@ void ShadePixels(ShadeAndWriteFn shade_and_write, const math::ShadeInputs<float>
 void ShadeVisibility(const math::ShadeInputs<float>& in, const VisibilityBuffer& vis,
                      const float background[3], const math::ChannelImages& out,
                      ThreadPool* pool) {
-  ShadeVisibilityWithKernel(VisibilityKernel::kAuto, in, vis, background, out, pool);
-}
-
-void ShadeVisibilityWithKernel(VisibilityKernel kernel, const math::ShadeInputs<float>& in,
-                               const VisibilityBuffer& vis, const float background[3],
-                               const math::ChannelImages& out, ThreadPool* pool) {
-  CHECK(VisibilityKernelAvailable(kernel))
-      << "shading kernel " << VisibilityKernelName(kernel)
-      << " is not available on this CPU or build";
-  ShadeAndWriteFn shade_and_write = ShadeAndWriteDefault;
-#ifdef MORPHFIT_SHADE_AVX512
-  if (kernel == VisibilityKernel::kAvx512 ||
-      (kernel == VisibilityKernel::kAuto &&
-       VisibilityKernelAvailable(VisibilityKernel::kAvx512))) {
-    shade_and_write = ShadeAndWriteAvx512;
-  }
-#endif
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
   const int64_t width = vis.width;
@@ -187,7 +138,7 @@ void ShadeVisibilityWithKernel(VisibilityKernel kernel, const math::ShadeInputs<
     const int64_t end = y1 * width;
     for (int64_t s = y0 * width; s < end; s += ShadeSegment::kSize) {
       const int n = static_cast<int>(std::min<int64_t>(ShadeSegment::kSize, end - s));
-      ShadePixels(shade_and_write, in, vis, background, out, s, n, segment.get());
+      ShadePixels(in, vis, background, out, s, n, segment.get());
     }
   });
 }

@@ -1,6 +1,5 @@
-// CPU visibility buffer. Triangles are taken 256 at a time: their corners (pixels, depths) are
-// gathered once into a structure-of-arrays block, snapped to the 1/256 px grid there, and set
-// up from those integers in one vectorised loop (same culling and
+// CPU visibility buffer. Vertices are snapped to the 1/256 px grid once each (instead of once
+// per triangle corner). Each triangle is then set up from those integers (same culling and
 // coverage as math::SetupVisibilityTriangle / CoversPixel: exact int64 edge values, stepped
 // from pixel to pixel across the bounding box) and every covered pixel centre becomes a
 // candidate. Candidates are gathered into structure-of-arrays batches; the depth
@@ -14,52 +13,52 @@
 // the order candidates arrive in. Several threads therefore each rasterize a contiguous range
 // of triangles into their own buffer, and the buffers are merged with the same comparison.
 // Built with FMA contraction off (CMakeLists) so depths round as on the GPU.
-//
-// The two vectorised loops (triangle set-up, candidate evaluation) exist twice: as built for the
-// project's baseline ISA (AVX2 on x86-64-v3) and, on x86 CPUs that have it, as an AVX-512 clone
-// of the same source (16 float / 8 int64 lanes instead of 8 / 4), picked at run time. Both run
-// the same exact integer operations and the same IEEE float operations per lane, so the buffers
-// are the same bits (tests/render compare every kernel with the serial reference).
 #include "morphfit/render/visibility.h"
 
 #include <algorithm>
 #include <limits>
 #include <memory>
 
-#include <glog/logging.h>
-
 #include "morphfit/math/raster.h"
 #include "morphfit/math/visibility.h"
-#include "visibility_kernel.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MORPHFIT_VISIBILITY_AVX512 1
-#define MORPHFIT_AVX512_TARGET \
-  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512cd")))
-#endif
 
 namespace morphfit::render {
 namespace {
 
 constexpr int kMergeRows = 8;
+static_assert(math::kSubpixelScale == 256, "SnapVertices shifts by kSubpixelBits");
 
-// Snapped corner coordinates (as SetupScreenTriangle rounds them) of a corner the triangle may
-// use: |coordinate| < 2^20 px, so below 2^28 in magnitude. A corner a triangle may not use
-// (outside the guard band, NaN, or for a pinhole camera not deeper than z_near_mm) has
-// x = kUnusable, far enough outside that range to be told apart, close enough that differences
-// of two coordinates still fit in int32.
+// Per-vertex fixed-point positions (as SetupScreenTriangle rounds them). |coordinate| < 2^20 px,
+// so snapped values are below 2^28 in magnitude. A vertex that a triangle may not use (outside
+// the guard band, NaN, or for a pinhole camera not deeper than z_near_mm) has x = kUnusable,
+// far enough outside that range to be told apart, close enough that differences of two
+// coordinates still fit in int32.
 constexpr int32_t kUnusable = -(int32_t{1} << 30);
+struct SnappedVertices {
+  std::vector<int32_t> xy;  // 2N
+};
 
-// Whether a coordinate is inside the guard band (false for NaN).
-__attribute__((always_inline)) inline bool InGuardBand(float u) {
-  return (u > -math::kGuardBandPx) & (u < math::kGuardBandPx);
-}
-
-// math::SetupScreenTriangle's rounding of an in-band coordinate to 1/256 px, branch-free.
-__attribute__((always_inline)) inline int32_t SnapCoordinate(float u) {
-  const float su = u * static_cast<float>(math::kSubpixelScale);
-  // Round half away from zero, as SetupScreenTriangle does.
-  return static_cast<int32_t>(su >= 0.0f ? su + 0.5f : su - 0.5f);
+void SnapVertices(const float* pixels, const float* depths, int num_vertices, bool perspective,
+                  float z_near_mm, ThreadPool* pool, SnappedVertices* out) {
+  out->xy.resize(2 * static_cast<size_t>(num_vertices));
+  pool->ParallelForChunks(0, num_vertices, 16384, [&](int64_t b, int64_t e, int64_t) {
+    // One branch-free pass (vectorised): out-of-band (or NaN) coordinates snap to 0, and x of
+    // an unusable vertex is kUnusable.
+    int32_t* xy = out->xy.data();
+    for (int64_t v = b; v < e; ++v) {
+      const float u = pixels[2 * v], w = pixels[2 * v + 1];
+      const bool u_in = (u > -math::kGuardBandPx) & (u < math::kGuardBandPx);
+      const bool w_in = (w > -math::kGuardBandPx) & (w < math::kGuardBandPx);
+      const float su = (u_in ? u : 0.0f) * static_cast<float>(math::kSubpixelScale);
+      const float sw = (w_in ? w : 0.0f) * static_cast<float>(math::kSubpixelScale);
+      // Round half away from zero, as SetupScreenTriangle does.
+      const int32_t x = static_cast<int32_t>(su >= 0.0f ? su + 0.5f : su - 0.5f);
+      const int32_t y = static_cast<int32_t>(sw >= 0.0f ? sw + 0.5f : sw - 0.5f);
+      const bool ok = (!perspective | (depths[v] > z_near_mm)) & u_in & w_in;
+      xy[2 * v] = ok ? x : kUnusable;
+      xy[2 * v + 1] = y;
+    }
+  });
 }
 
 // A z-buffer being filled: the output's arrays or one thread's private copy.
@@ -87,7 +86,7 @@ struct Candidates {
 // Depth and barycentrics of every candidate: one loop over pixels that GCC vectorises (the
 // shared math inlines to straight-line float arithmetic; divisions are exact IEEE either way).
 template <bool kPerspective>
-__attribute__((always_inline)) inline void EvaluateCandidatesBody(Candidates* c) {
+void EvaluateCandidates(Candidates* c) {
   const int n = c->n;
   for (int j = 0; j < n; ++j) {
     const float w[3] = {c->w[0][j], c->w[1][j], c->w[2][j]};
@@ -103,22 +102,14 @@ __attribute__((always_inline)) inline void EvaluateCandidatesBody(Candidates* c)
   }
 }
 
-struct TriangleBlock;
-
-// The vectorised loops of one ISA (see the top of the file).
-struct Kernels {
-  // Sets up block triangles [0, n) whose corners are loaded (SetupBlock).
-  void (*setup)(int n, int width, int height, bool perspective, float z_near_mm,
-                TriangleBlock* tb);
-  // EvaluateCandidatesBody<false> and <true>.
-  void (*evaluate[2])(Candidates* c);
-};
-
 // Z-tests the batch in order and empties it. (depth, id) pairs compare lexicographically: a
 // strictly nearer candidate wins, an equally deep one wins when its id is lower.
-void FlushCandidates(const Kernels& kernels, bool perspective, Candidates* c,
-                     const ZBuffer& zb) {
-  kernels.evaluate[perspective ? 1 : 0](c);
+void FlushCandidates(bool perspective, Candidates* c, const ZBuffer& zb) {
+  if (perspective) {
+    EvaluateCandidates<true>(c);
+  } else {
+    EvaluateCandidates<false>(c);
+  }
   for (int j = 0; j < c->n; ++j) {
     const int64_t i = c->pixel[j];
     const float d = c->depth[j];
@@ -137,54 +128,34 @@ void FlushCandidates(const Kernels& kernels, bool perspective, Candidates* c,
 // loop the compiler vectorises, then a short scalar walk over each surviving triangle's box.
 struct TriangleBlock {
   static constexpr int kSize = 256;
-  alignas(64) float u[3][kSize], v[3][kSize];    // corner pixels (unsnapped)
-  alignas(64) float z[3][kSize];                 // corner depths
-  alignas(64) int32_t x[3][kSize], y[3][kSize];  // snapped corners, 1/256 px (or kUnusable)
+  int32_t vertex[3][kSize];
+  alignas(64) int32_t x[3][kSize], y[3][kSize];  // snapped corners, 1/256 px
   alignas(64) int32_t min_px[kSize], max_px[kSize], min_py[kSize], max_py[kSize];
+  alignas(64) int32_t keep[kSize];               // front-facing, usable, box not empty
   alignas(64) int64_t area[kSize];
   alignas(64) int64_t w[3][kSize];  // exact edge value at the box's first centre
   alignas(64) int64_t step_x[3][kSize], step_y[3][kSize];  // its change per pixel step
   alignas(64) int32_t bias[3][kSize];  // 1 where the edge is not owned (top-left rule)
-  // 0 for a culled triangle (back-facing, degenerate, unusable corner, box off the image).
-  // Else, for boxes of at most 2 x 2 centres (most triangles of a dense mesh): bit dx + 2 dy
-  // set when centre (min_px + dx, min_py + dy) is in the box and covered; -1 for larger boxes.
+  // Boxes of at most 2 x 2 centres (most triangles of a dense mesh): bit dx + 2 dy set when
+  // centre (min_px + dx, min_py + dy) is in the box and covered; -1 for larger boxes.
   alignas(64) int32_t small_mask[kSize];
 };
 
 // Edge i runs from corner a_i to b_i: (2 -> 1), (0 -> 2), (1 -> 0) (math/raster.h).
 constexpr int kEdgeA[3] = {2, 0, 1}, kEdgeB[3] = {1, 2, 0};
 
-// Loads triangles f0 .. f0 + n - 1 into the block and sets them up.
-void SetupBlock(const Kernels& kernels, const float* pixels, const float* depths,
-                const int32_t* triangles, int64_t f0, int n, int width, int height,
-                bool perspective, float z_near_mm, TriangleBlock* tb) {
+// Loads triangles f0 .. f0 + n - 1 into the block and sets them up. Snapped coordinates
+// (kUnusable included) differ by less than 2^31, so differences fit in int32 and every product
+// is an exact int64.
+void SetupBlock(const SnappedVertices& sv, const int32_t* triangles, int64_t f0, int n,
+                int width, int height, TriangleBlock* tb) {
+  const int32_t* xy = sv.xy.data();
   for (int k = 0; k < n; ++k) {
     const int32_t* t = triangles + 3 * (f0 + k);
     for (int c = 0; c < 3; ++c) {
-      tb->u[c][k] = pixels[2 * t[c]];
-      tb->v[c][k] = pixels[2 * t[c] + 1];
-      tb->z[c][k] = depths[t[c]];
-    }
-  }
-  kernels.setup(n, width, height, perspective, z_near_mm, tb);
-}
-
-// The set-up of block triangles [0, n) from their corners (lanes = triangles): snapping, then
-// the integer set-up of math::SetupVisibilityTriangle (area, top-left ownership, pixel box).
-// Snapped coordinates (kUnusable included) differ by less than 2^31, so differences fit in
-// int32 and every product is an exact int64.
-__attribute__((always_inline)) inline void SetupBlockBody(int n, int width, int height,
-                                                          bool perspective, float z_near_mm,
-                                                          TriangleBlock* __restrict tb) {
-  for (int c = 0; c < 3; ++c) {
-    for (int k = 0; k < n; ++k) {
-      // Out-of-band (or NaN) coordinates snap to 0, and x of an unusable corner is kUnusable.
-      const float u = tb->u[c][k], v = tb->v[c][k];
-      const bool u_in = InGuardBand(u), v_in = InGuardBand(v);
-      const int32_t x = SnapCoordinate(u_in ? u : 0.0f);
-      tb->y[c][k] = SnapCoordinate(v_in ? v : 0.0f);
-      const bool ok = (!perspective | (tb->z[c][k] > z_near_mm)) & u_in & v_in;
-      tb->x[c][k] = ok ? x : kUnusable;
+      tb->vertex[c][k] = t[c];
+      tb->x[c][k] = xy[2 * t[c]];
+      tb->y[c][k] = xy[2 * t[c] + 1];
     }
   }
   for (int k = 0; k < n; ++k) {
@@ -206,7 +177,7 @@ __attribute__((always_inline)) inline void SetupBlockBody(int n, int width, int 
     tb->min_py[k] = min_py;
     tb->max_py[k] = max_py;
     const bool usable = (x0 != kUnusable) & (x1 != kUnusable) & (x2 != kUnusable);
-    const bool keep = usable & (area > 0) & (min_px <= max_px) & (min_py <= max_py);
+    tb->keep[k] = usable & (area > 0) & (min_px <= max_px) & (min_py <= max_py);
     const int32_t sx = min_px * static_cast<int32_t>(math::kSubpixelScale);
     const int32_t sy = min_py * static_cast<int32_t>(math::kSubpixelScale);
     const int32_t px[3] = {x0, x1, x2}, py[3] = {y0, y1, y2};
@@ -233,83 +204,59 @@ __attribute__((always_inline)) inline void SetupBlockBody(int n, int width, int 
       c11 |= w + step_x + step_y;
     }
     const int32_t wide = max_px - min_px, tall = max_py - min_py;
-    const int32_t small_mask = (wide <= 1) & (tall <= 1)
-                                   ? (c00 >= 0) | ((wide == 1) & (c10 >= 0)) << 1 |
-                                         ((tall == 1) & (c01 >= 0)) << 2 |
-                                         ((wide == 1) & (tall == 1) & (c11 >= 0)) << 3
-                                   : -1;
-    tb->small_mask[k] = keep ? small_mask : 0;
+    tb->small_mask[k] = (wide <= 1) & (tall <= 1)
+                            ? (c00 >= 0) | ((wide == 1) & (c10 >= 0)) << 1 |
+                                  ((tall == 1) & (c01 >= 0)) << 2 |
+                                  ((wide == 1) & (tall == 1) & (c11 >= 0)) << 3
+                            : -1;
   }
 }
 
-void SetupBlockDefault(int n, int width, int height, bool perspective, float z_near_mm,
-                       TriangleBlock* tb) {
-  SetupBlockBody(n, width, height, perspective, z_near_mm, tb);
-}
-
-template <bool kPerspective>
-void EvaluateCandidatesDefault(Candidates* c) {
-  EvaluateCandidatesBody<kPerspective>(c);
-}
-
-constexpr Kernels kDefaultKernels = {
-    SetupBlockDefault, {EvaluateCandidatesDefault<false>, EvaluateCandidatesDefault<true>}};
-
-#ifdef MORPHFIT_VISIBILITY_AVX512
-MORPHFIT_AVX512_TARGET void SetupBlockAvx512(int n, int width, int height, bool perspective,
-                                             float z_near_mm, TriangleBlock* tb) {
-  SetupBlockBody(n, width, height, perspective, z_near_mm, tb);
-}
-
-template <bool kPerspective>
-MORPHFIT_AVX512_TARGET void EvaluateCandidatesAvx512(Candidates* c) {
-  EvaluateCandidatesBody<kPerspective>(c);
-}
-
-constexpr Kernels kAvx512Kernels = {
-    SetupBlockAvx512, {EvaluateCandidatesAvx512<false>, EvaluateCandidatesAvx512<true>}};
-
-bool HasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512cd");
-  return has;
-}
-#endif
-
-// Appends centre (px, py) of block triangle k (id f) to c, w being its exact edge values.
-__attribute__((always_inline)) inline void EmitCandidate(const Kernels& kernels,
-                                                         const TriangleBlock& tb, int k,
-                                                         int32_t f, int px, int py,
-                                                         const int64_t w[3], int width,
-                                                         bool perspective, Candidates* c,
-                                                         const ZBuffer& zb) {
-  if (c->n == Candidates::kCapacity) FlushCandidates(kernels, perspective, c, zb);
-  const int j = c->n++;
-  c->pixel[j] = static_cast<int64_t>(py) * width + px;
-  c->triangle[j] = f;
-  c->area[j] = static_cast<float>(tb.area[k]);
-  // The float of the exact edge value, as math::CoverageDepth converts it.
-  for (int i = 0; i < 3; ++i) c->w[i][j] = static_cast<float>(w[i]);
+// Appends the covered pixel centres of block triangle k (id f) to c: math::CoversPixel's exact
+// test, the edge values stepped exactly from centre to centre (or read from small_mask).
+// Always inlined: most triangles emit one or two centres, so a call's register saves would be
+// a quarter of the work.
+__attribute__((always_inline)) inline void RasterizeBlockTriangle(
+    const TriangleBlock& tb, int k, int32_t f, const float* pixels, const float* depths,
+    int width, bool perspective, Candidates* c, const ZBuffer& zb) {
+  float uv[6], z[3];
   for (int v = 0; v < 3; ++v) {
-    c->z[v][j] = tb.z[v][k];
-    c->uv[2 * v][j] = tb.u[v][k];
-    c->uv[2 * v + 1][j] = tb.v[v][k];
+    const int32_t id = tb.vertex[v][k];
+    uv[2 * v] = pixels[2 * id];
+    uv[2 * v + 1] = pixels[2 * id + 1];
+    z[v] = depths[id];
   }
-  c->x[j] = static_cast<float>(px);
-  c->y[j] = static_cast<float>(py);
-}
-
-// Appends the covered pixel centres of block triangle k (id f, a box larger than 2 x 2
-// centres) to c: math::CoversPixel's exact test, the edge values stepped exactly from centre to
-// centre.
-void RasterizeLargeTriangle(const Kernels& kernels, const TriangleBlock& tb, int k, int32_t f,
-                            int width, bool perspective, Candidates* c, const ZBuffer& zb) {
+  const float area_f = static_cast<float>(tb.area[k]);
+  // w: exact edge values at centre (px, py).
+  const auto emit = [&](int px, int py, const int64_t w[3]) {
+    if (c->n == Candidates::kCapacity) FlushCandidates(perspective, c, zb);
+    const int j = c->n++;
+    c->pixel[j] = static_cast<int64_t>(py) * width + px;
+    c->triangle[j] = f;
+    c->area[j] = area_f;
+    // The float of the exact edge value, as math::CoverageDepth converts it.
+    for (int i = 0; i < 3; ++i) c->w[i][j] = static_cast<float>(w[i]);
+    for (int v = 0; v < 3; ++v) c->z[v][j] = z[v];
+    for (int v = 0; v < 6; ++v) c->uv[v][j] = uv[v];
+    c->x[j] = static_cast<float>(px);
+    c->y[j] = static_cast<float>(py);
+  };
   const int min_px = tb.min_px[k], max_px = tb.max_px[k];
   const int min_py = tb.min_py[k], max_py = tb.max_py[k];
-  // Biased values (covered <=> all >= 0), stepped across the box.
+  const int32_t mask = tb.small_mask[k];
+  if (mask >= 0) {
+    for (int bit = 0; bit < 4; ++bit) {  // unrolled: dx, dy are constants per bit
+      if (!(mask >> bit & 1)) continue;
+      const int dx = bit & 1, dy = bit >> 1;
+      int64_t w[3];
+      for (int i = 0; i < 3; ++i) {
+        w[i] = tb.w[i][k] + (dx ? tb.step_x[i][k] : 0) + (dy ? tb.step_y[i][k] : 0);
+      }
+      emit(min_px + dx, min_py + dy, w);
+    }
+    return;
+  }
+  // Larger boxes: biased values (covered <=> all >= 0), stepped across the box.
   int64_t w_row[3], step_x[3], step_y[3], bias[3];
   for (int i = 0; i < 3; ++i) {
     bias[i] = tb.bias[i][k];
@@ -322,7 +269,7 @@ void RasterizeLargeTriangle(const Kernels& kernels, const TriangleBlock& tb, int
     for (int px = min_px; px <= max_px; ++px) {
       if ((w[0] | w[1] | w[2]) >= 0) {
         const int64_t exact[3] = {w[0] + bias[0], w[1] + bias[1], w[2] + bias[2]};
-        EmitCandidate(kernels, tb, k, f, px, py, exact, width, perspective, c, zb);
+        emit(px, py, exact);
       }
       for (int i = 0; i < 3; ++i) w[i] += step_x[i];
     }
@@ -331,45 +278,21 @@ void RasterizeLargeTriangle(const Kernels& kernels, const TriangleBlock& tb, int
 }
 
 // Rasterizes triangles [begin, end) into zb.
-void RasterizeRange(const Kernels& kernels, const float* pixels, const float* depths,
+void RasterizeRange(const SnappedVertices& sv, const float* pixels, const float* depths,
                     const int32_t* triangles, int64_t begin, int64_t end, int width, int height,
-                    bool perspective, float z_near_mm, const ZBuffer& zb) {
+                    bool perspective, const ZBuffer& zb) {
   std::unique_ptr<TriangleBlock> tb(new TriangleBlock);  // default-initialised: not cleared
   std::unique_ptr<Candidates> c(new Candidates);
   for (int64_t f0 = begin; f0 < end; f0 += TriangleBlock::kSize) {
     const int n = static_cast<int>(std::min<int64_t>(TriangleBlock::kSize, end - f0));
-    SetupBlock(kernels, pixels, depths, triangles, f0, n, width, height, perspective, z_near_mm,
-               tb.get());
+    SetupBlock(sv, triangles, f0, n, width, height, tb.get());
     for (int k = 0; k < n; ++k) {
-      const int32_t mask = tb->small_mask[k];
-      if (mask == 0) continue;  // culled, or no centre covered
-      const int32_t f = static_cast<int32_t>(f0 + k);
-      if (mask < 0) {
-        RasterizeLargeTriangle(kernels, *tb, k, f, width, perspective, c.get(), zb);
-        continue;
-      }
-      for (int bit = 0; bit < 4; ++bit) {  // unrolled: dx, dy are constants per bit
-        if (!(mask >> bit & 1)) continue;
-        const int dx = bit & 1, dy = bit >> 1;
-        int64_t w[3];
-        for (int i = 0; i < 3; ++i) {
-          w[i] = tb->w[i][k] + (dx ? tb->step_x[i][k] : 0) + (dy ? tb->step_y[i][k] : 0);
-        }
-        EmitCandidate(kernels, *tb, k, f, tb->min_px[k] + dx, tb->min_py[k] + dy, w, width,
-                      perspective, c.get(), zb);
-      }
+      if (!tb->keep[k] || tb->small_mask[k] == 0) continue;
+      RasterizeBlockTriangle(*tb, k, static_cast<int32_t>(f0 + k), pixels, depths, width,
+                             perspective, c.get(), zb);
     }
   }
-  FlushCandidates(kernels, perspective, c.get(), zb);
-}
-
-// Zero barycentrics for the background pixels of [begin, end) (covered ones were written).
-void ClearBackgroundBary(int64_t begin, int64_t end, VisibilityBuffer* out) {
-  const int32_t* triangle = out->triangle.data();
-  float* bary = out->bary.data();
-  for (int64_t i = begin; i < end; ++i) {
-    if (triangle[i] < 0) bary[3 * i] = bary[3 * i + 1] = bary[3 * i + 2] = 0.0f;
-  }
+  FlushCandidates(perspective, c.get(), zb);
 }
 
 }  // namespace
@@ -379,72 +302,23 @@ int VisibilityBuffer::num_covered() const {
                                         [](int32_t t) { return t >= 0; }));
 }
 
-bool VisibilityKernelAvailable(VisibilityKernel kernel) {
-  switch (kernel) {
-    case VisibilityKernel::kAuto:
-    case VisibilityKernel::kDefault:
-      return true;
-    case VisibilityKernel::kAvx512:
-#ifdef MORPHFIT_VISIBILITY_AVX512
-      return HasAvx512();
-#else
-      return false;
-#endif
-  }
-  return false;
-}
-
-const char* VisibilityKernelName(VisibilityKernel kernel) {
-  switch (kernel) {
-    case VisibilityKernel::kAuto:
-      return "auto";
-    case VisibilityKernel::kDefault:
-      return "default";
-    case VisibilityKernel::kAvx512:
-      return "avx512";
-  }
-  return "?";
-}
-
 void RasterizeVisibility(const float* pixels, const float* depths, int num_vertices,
                          const int32_t* triangles, int num_triangles, int width, int height,
                          bool perspective, float z_near_mm, ThreadPool* pool,
                          VisibilityBuffer* out) {
-  RasterizeVisibilityWithKernel(VisibilityKernel::kAuto, pixels, depths, num_vertices, triangles,
-                                num_triangles, width, height, perspective, z_near_mm, pool, out);
-}
-
-void RasterizeVisibilityWithKernel(VisibilityKernel kernel, const float* pixels,
-                                   const float* depths, int num_vertices,
-                                   const int32_t* triangles, int num_triangles, int width,
-                                   int height, bool perspective, float z_near_mm, ThreadPool* pool,
-                                   VisibilityBuffer* out) {
-  CHECK(VisibilityKernelAvailable(kernel))
-      << "visibility kernel " << VisibilityKernelName(kernel)
-      << " is not available on this CPU or build";
-  static_cast<void>(num_vertices);  // corners are read through the triangles' ids
-  const Kernels* kernels = &kDefaultKernels;
-#ifdef MORPHFIT_VISIBILITY_AVX512
-  if (kernel == VisibilityKernel::kAvx512 ||
-      (kernel == VisibilityKernel::kAuto && HasAvx512())) {
-    kernels = &kAvx512Kernels;
-  }
-#endif
   out->width = width;
   out->height = height;
   const size_t num_pixels =
       width > 0 && height > 0 ? static_cast<size_t>(width) * static_cast<size_t>(height) : 0;
   out->triangle.assign(num_pixels, -1);
+  out->bary.assign(3 * num_pixels, 0.0f);
   out->depth.assign(num_pixels, std::numeric_limits<float>::infinity());
-  if (num_pixels == 0 || num_triangles <= 0) {
-    out->bary.assign(3 * num_pixels, 0.0f);
-    return;
-  }
-  // Barycentrics are written where a triangle is stored, and zeroed on the background at the
-  // end (ClearBackgroundBary): not cleared first (600 KB less written per 224 x 224 frame).
-  out->bary.resize(3 * num_pixels);
+  if (num_pixels == 0 || num_triangles <= 0) return;
   ThreadPool inline_pool(1);
   ThreadPool* p = pool != nullptr ? pool : &inline_pool;
+
+  SnappedVertices sv;
+  SnapVertices(pixels, depths, num_vertices, perspective, z_near_mm, p, &sv);
 
   // One contiguous range of triangles per thread; range 0 fills the output, the others
   // private buffers (bary is only read where a triangle was stored, so it is not cleared).
@@ -461,13 +335,9 @@ void RasterizeVisibilityWithKernel(VisibilityKernel kernel, const float* pixels,
       bary[k - 1].resize(3 * num_pixels);
       buffers[k] = {depth[k - 1].data(), triangle[k - 1].data(), bary[k - 1].data()};
     }
-    RasterizeRange(*kernels, pixels, depths, triangles, b, e, width, height, perspective,
-                   z_near_mm, buffers[k]);
+    RasterizeRange(sv, pixels, depths, triangles, b, e, width, height, perspective, buffers[k]);
   });
-  if (num_ranges == 1) {
-    ClearBackgroundBary(0, num_pixels, out);
-    return;
-  }
+  if (num_ranges == 1) return;
   p->ParallelForChunks(0, height, kMergeRows, [&](int64_t y0, int64_t y1, int64_t) {
     for (size_t i = static_cast<size_t>(y0) * width; i < static_cast<size_t>(y1) * width; ++i) {
       for (int k = 1; k < num_ranges; ++k) {
@@ -481,7 +351,6 @@ void RasterizeVisibilityWithKernel(VisibilityKernel kernel, const float* pixels,
         }
       }
     }
-    ClearBackgroundBary(y0 * width, y1 * width, out);
   });
 }
 

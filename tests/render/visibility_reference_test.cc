@@ -1,12 +1,9 @@
-// The vectorised loops of render::RasterizeVisibility exist per ISA (the build's baseline and an
-// AVX-512 clone, src/render/visibility_kernel.h): every available kernel must give exactly the
-// serial reference's buffer (triangle ids, depths, barycentrics) on a turned random face (dense
-// mesh: mostly 1-4 pixel triangles, blocks with partial vector tails) and on a random soup with
-// culled, NaN and out-of-band vertices, and on a grid whose edges run through pixel centres,
-// with 1 and 2 threads, pinhole and weak perspective. The same for the shading of a buffer
-// (render::ShadeVisibility) against the per-pixel reference.
-#include "../../src/render/visibility_kernel.h"
-
+// render::RasterizeVisibility against the serial reference (triangle ids, depths, barycentrics)
+// on a turned random face (dense mesh: mostly 1-4 pixel triangles, a partial last triangle
+// block), on a random soup with culled, NaN and out-of-band vertices, and on a grid whose edges
+// run through pixel centres (coverage there rests on the top-left rule alone), with 1 and 2
+// threads, pinhole and weak perspective; and render::ShadeVisibility against the per-pixel
+// reference on the random face (a partial last shading segment).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -20,6 +17,7 @@
 #include "morphfit/math/visibility.h"
 #include "morphfit/models/random_model.h"
 #include "morphfit/render/renderer.h"
+#include "morphfit/render/visibility.h"
 
 namespace morphfit::render {
 namespace {
@@ -138,18 +136,16 @@ Mesh IntegerGrid() {
   return mesh;
 }
 
-void ExpectKernelEqualsReference(VisibilityKernel kernel, const Mesh& mesh, int min_covered) {
+void ExpectBufferEqualsReference(const Mesh& mesh, int min_covered) {
   ThreadPool one(1), two(2);
   for (ThreadPool* pool : {&one, &two}) {
     for (bool perspective : {true, false}) {
-      SCOPED_TRACE(testing::Message() << VisibilityKernelName(kernel) << ", "
-                                      << pool->num_threads() << " threads, perspective "
+      SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
                                       << perspective);
       VisibilityBuffer vis;
-      RasterizeVisibilityWithKernel(kernel, mesh.pixels.data(), mesh.depths.data(),
-                                    mesh.num_vertices(), mesh.triangles.data(),
-                                    mesh.num_triangles(), mesh.width, mesh.height, perspective,
-                                    1.0f, pool, &vis);
+      RasterizeVisibility(mesh.pixels.data(), mesh.depths.data(), mesh.num_vertices(),
+                          mesh.triangles.data(), mesh.num_triangles(), mesh.width, mesh.height,
+                          perspective, 1.0f, pool, &vis);
       const size_t np = static_cast<size_t>(mesh.width) * mesh.height;
       std::vector<int32_t> tri(np);
       std::vector<float> bary(3 * np), depth(np);
@@ -165,26 +161,20 @@ void ExpectKernelEqualsReference(VisibilityKernel kernel, const Mesh& mesh, int 
   }
 }
 
-TEST(VisibilityKernelTest, DefaultKernelEqualsSerialReference) {
-  ASSERT_TRUE(VisibilityKernelAvailable(VisibilityKernel::kDefault));
-  ExpectKernelEqualsReference(VisibilityKernel::kDefault, TurnedRandomFace(), 2000);
-  ExpectKernelEqualsReference(VisibilityKernel::kDefault, RandomSoup(), 100);
-  ExpectKernelEqualsReference(VisibilityKernel::kDefault, IntegerGrid(), 1200);
+TEST(VisibilityReferenceTest, TurnedRandomFace) {
+  ExpectBufferEqualsReference(TurnedRandomFace(), 2000);
 }
 
-TEST(VisibilityKernelTest, Avx512KernelEqualsSerialReference) {
-  if (!VisibilityKernelAvailable(VisibilityKernel::kAvx512)) {
-    GTEST_SKIP() << "this CPU (or a non-x86 build) has no AVX-512 F/VL/DQ/BW/CD";
-  }
-  ExpectKernelEqualsReference(VisibilityKernel::kAvx512, TurnedRandomFace(), 2000);
-  ExpectKernelEqualsReference(VisibilityKernel::kAvx512, RandomSoup(), 100);
-  ExpectKernelEqualsReference(VisibilityKernel::kAvx512, IntegerGrid(), 1200);
+TEST(VisibilityReferenceTest, RandomSoup) { ExpectBufferEqualsReference(RandomSoup(), 100); }
+
+TEST(VisibilityReferenceTest, IntegerGridEdgesThroughPixelCentres) {
+  ExpectBufferEqualsReference(IntegerGrid(), 1200);
 }
 
-// ShadeVisibility with the given kernel equals math::ShadeImageReference in every channel (outputs
+// ShadeVisibility equals math::ShadeImageReference in every channel (outputs
 // poisoned first: every entry must be written), specular on and off, pinhole and weak
 // perspective, 1 and 2 threads.
-void ExpectShadingEqualsReference(VisibilityKernel kernel) {
+TEST(VisibilityReferenceTest, ShadingOfTurnedRandomFaceEqualsPerPixelReference) {
   const models::MorphableModel& m = RandomModel();
   const FaceGeometry<float> g = TurnedRandomFaceGeometry();
   const int w = kFaceWidth, h = kFaceHeight, np = w * h;
@@ -212,16 +202,15 @@ void ExpectShadingEqualsReference(VisibilityKernel kernel) {
         EXPECT_GT(*std::max_element(spec.begin(), spec.end()), 0.01f);
       }
       for (ThreadPool* pool : {&one, &two}) {
-        SCOPED_TRACE(testing::Message() << VisibilityKernelName(kernel) << ", specular "
-                                        << specular << ", perspective " << perspective
-                                        << ", threads " << pool->num_threads());
+        SCOPED_TRACE(testing::Message() << "specular " << specular << ", perspective "
+                                        << perspective << ", threads " << pool->num_threads());
         std::vector<float> image2(3 * np, NAN), normals2(3 * np, NAN), albedo2(3 * np, NAN),
             shading2(3 * np, NAN), spec2(np, NAN);
         std::vector<uint8_t> mask2(np, 7);
-        ShadeVisibilityWithKernel(kernel, in, vis, background,
-                                  {image2.data(), mask2.data(), normals2.data(), albedo2.data(),
-                                   shading2.data(), spec2.data()},
-                                  pool);
+        ShadeVisibility(in, vis, background,
+                        {image2.data(), mask2.data(), normals2.data(), albedo2.data(),
+                         shading2.data(), spec2.data()},
+                        pool);
         EXPECT_EQ(image, image2);
         EXPECT_EQ(mask, mask2);
         EXPECT_EQ(normals, normals2);
@@ -231,17 +220,6 @@ void ExpectShadingEqualsReference(VisibilityKernel kernel) {
       }
     }
   }
-}
-
-TEST(VisibilityKernelTest, DefaultShadingEqualsPerPixelReference) {
-  ExpectShadingEqualsReference(VisibilityKernel::kDefault);
-}
-
-TEST(VisibilityKernelTest, Avx512ShadingEqualsPerPixelReference) {
-  if (!VisibilityKernelAvailable(VisibilityKernel::kAvx512)) {
-    GTEST_SKIP() << "this CPU (or a non-x86 build) has no AVX-512 F/VL/DQ/BW/CD";
-  }
-  ExpectShadingEqualsReference(VisibilityKernel::kAvx512);
 }
 
 }  // namespace
