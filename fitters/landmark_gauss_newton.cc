@@ -413,7 +413,9 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   // x_new from the current matrix; false when the damped matrix is not positive definite.
   auto exact_step = [&]() {
     if (!diagonal_current) {
-      diagonal = rows.jt.rowwise().squaredNorm() + prior_diagonal;
+      // Column by column (contiguous; a row-wise reduction strides across the columns).
+      diagonal = prior_diagonal;
+      for (Eigen::Index j = 0; j < rows.jt.cols(); ++j) diagonal += rows.jt.col(j).cwiseAbs2();
       diagonal_current = true;
     }
     reused_steps = 0;
@@ -460,17 +462,23 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
           // Entries below kFloatFlush are dropped: their products would be denormal floats
           // (measured: the rank update 6x slower on the sample face); the refinement against
           // the double rows restores their (negligible) part of the step.
-          jt_f = rows.jt.unaryExpr([](double v) {
-            return std::abs(v) < kFloatFlush ? 0.0f : static_cast<float>(v);
-          });
+          const double* from = rows.jt.data();
+          float* to = jt_f.data();
+          const Eigen::Index size = rows.jt.size();
+          for (Eigen::Index i = 0; i < size; ++i) {
+            // One store of a selected value: vectorised (a branch with two stores is not).
+            const double v = from[i];
+            to[i] = static_cast<float>(std::abs(v) < kFloatFlush ? 0.0 : v);
+          }
           a_f.setZero();
           a_f.selfadjointView<Eigen::Lower>().rankUpdate(jt_f);
           matrix_f_current = true;
         }
         fill(&damped_f, a_f);
         factor_is_double = false;
-        solved = Eigen::LLT<Eigen::Ref<Eigen::MatrixXf>, Eigen::Lower>(damped_f).info() ==
-                     Eigen::Success &&
+        // Eigen's blocked in-place Cholesky itself: Eigen::LLT would also take the matrix's
+        // L1 norm (for rcond, unused here), a strided pass that cost ~15% of this function.
+        solved = Eigen::internal::llt_inplace<float, Eigen::Lower>::blocked(damped_f) < 0 &&
                  refined_solve();
       }
       if (!solved) {
