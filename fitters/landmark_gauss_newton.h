@@ -108,6 +108,15 @@ bool LandmarkEnergyValue(const LandmarkProblem& problem, const LandmarkState& st
 bool LandmarkNormalEquations(const LandmarkProblem& problem, const LandmarkState& state,
                              double* cost, Eigen::VectorXd* gradient, Eigen::MatrixXd* hessian);
 
+// In-place Cholesky factorisation A = L Lᵀ of the symmetric n x n matrix in the lower triangle
+// of `a` (column-major, leading dimension `ld` >= n rounded up to a multiple of 8; rows n..ld
+// of the first n columns are scratch, overwritten; the upper triangle is not read and may be
+// overwritten); L replaces the lower triangle. False when a pivot is not positive (not
+// positive definite, or NaN). The solver's float factorisation at n ~ 150 (with AVX2 + FMA
+// an own blocked kernel, see the .cc; without them Eigen's blocked LLT). Exposed for its test
+// against Eigen::LLT.
+bool FloatCholeskyInPlace(float* a, int n, int ld);
+
 // Minimises the energy over the free parameters from *state (updated in place).
 LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& problem,
                                                      const LandmarkSolveOptions& options,

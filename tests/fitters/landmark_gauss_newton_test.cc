@@ -5,6 +5,7 @@
 #include "landmark_gauss_newton.h"
 
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <algorithm>
 #include <random>
@@ -473,6 +474,39 @@ TEST(LandmarkGaussNewton, FloatFactorizationTakesTheDoubleSteps) {
     EXPECT_LT((one_float.identity - one_double.identity).norm(), 1e-9 * moved);
     EXPECT_LT((one_float.expression - one_double.expression).norm(), 1e-9 * moved);
     EXPECT_LT((one_float.rotation - one_double.rotation).norm(), 1e-9);
+  }
+}
+
+// The solver's float Cholesky against Eigen's double LLT of the same matrices, every size
+// 1..200 (the kernel's 16-column panels, 4-column and 8/16-row tiles and their tails), with
+// NaN in the upper triangle and the scratch rows (never to reach L), a leading dimension
+// beyond the rounded size, and non-positive-definite input rejected.
+TEST(LandmarkGaussNewton, FloatCholeskyMatchesEigenLlt) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int n = 1; n <= 200; ++n) {
+    const int ld = (n + 7) / 8 * 8 + (n % 3 == 0 ? 8 : 0);
+    Eigen::MatrixXf b(n, n + 5);
+    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);
+    Eigen::MatrixXf spd = b * b.transpose() / static_cast<float>(n);
+    spd.diagonal().array() += 0.5f;
+    Eigen::MatrixXf a = Eigen::MatrixXf::Constant(ld, n, nan);
+    a.topRows(n).triangularView<Eigen::Lower>() = spd;
+    ASSERT_TRUE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
+    const Eigen::MatrixXd expected = spd.cast<double>().llt().matrixL();
+    const Eigen::MatrixXd l = a.topRows(n).cast<double>().triangularView<Eigen::Lower>();
+    ASSERT_TRUE(l.allFinite()) << "n = " << n;
+    EXPECT_LT((l - expected).cwiseAbs().maxCoeff(), 2e-5 * expected.cwiseAbs().maxCoeff())
+        << "n = " << n;
+    // Not positive definite: a negative pivot at the last column, or a NaN entry.
+    a.setConstant(nan);
+    a.topRows(n).triangularView<Eigen::Lower>() = spd;
+    a(n - 1, n - 1) = -1.0f;
+    EXPECT_FALSE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
+    a.topRows(n).triangularView<Eigen::Lower>() = spd;
+    a(n - 1, n / 2) = nan;
+    EXPECT_FALSE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
   }
 }
 
