@@ -16,6 +16,7 @@
 #include "morphfit/math/visibility.h"
 #include "morphfit/models/random_model.h"
 #include "morphfit/models/sample_model.h"
+#include "shading_reference_check.h"
 
 namespace morphfit::render {
 namespace {
@@ -285,53 +286,11 @@ TEST(RendererTest, ShadeVisibilityEqualsPerPixelReferenceExactly) {
   std::mt19937 gen(29);
   std::normal_distribution<double> n(0.0, 0.3);
   for (int k = 0; k < kNumLighting; ++k) p.lighting[k] += n(gen);
-  ThreadPool one(1), two(2);
+  ThreadPool two(2);
   auto g = ComputeGeometry<float>(Sample(), p, &two);
   ASSERT_TRUE(g.ok());
-  const int w = 97, h = 97, np = w * h;
-  for (double specular : {0.0, 0.4}) {
-    RenderOptions options;
-    options.specular_intensity = specular;
-    options.specular_half_vector = Eigen::Vector3d(0.2, 0.3, 1.0);
-    for (bool perspective : {true, false}) {
-      math::ShadeInputs<float> in =
-          MakeShadeInputs(*g, Sample(), MakeSpecularParams<float>(options));
-      in.perspective = perspective;
-      VisibilityBuffer vis;
-      RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(),
-                          Sample().num_vertices(), Sample().triangles.data(),
-                          Sample().num_triangles(), w, h, perspective, 1.0f, &one, &vis);
-      ASSERT_GT(vis.num_covered(), 1000);
-      const float background[3] = {0.1f, 0.2f, 0.3f};
-      std::vector<float> image(3 * np), normals(3 * np), albedo(3 * np), shading(3 * np),
-          spec(np);
-      std::vector<uint8_t> mask(np);
-      math::ShadeImageReference(in, vis.triangle.data(), w, h, background,
-                                {image.data(), mask.data(), normals.data(), albedo.data(),
-                                 shading.data(), spec.data()});
-      if (specular > 0.0) {
-        EXPECT_GT(*std::max_element(spec.begin(), spec.end()), 0.05f);
-      }
-      for (ThreadPool* pool : {&one, &two}) {
-        SCOPED_TRACE(testing::Message() << "specular " << specular << ", perspective "
-                                        << perspective << ", threads " << pool->num_threads());
-        // Poisoned outputs: every entry must be written.
-        std::vector<float> image2(3 * np, NAN), normals2(3 * np, NAN), albedo2(3 * np, NAN),
-            shading2(3 * np, NAN), spec2(np, NAN);
-        std::vector<uint8_t> mask2(np, 7);
-        ShadeVisibility(in, vis, background,
-                        {image2.data(), mask2.data(), normals2.data(), albedo2.data(),
-                         shading2.data(), spec2.data()},
-                        pool);
-        EXPECT_EQ(image, image2);
-        EXPECT_EQ(mask, mask2);
-        EXPECT_EQ(normals, normals2);
-        EXPECT_EQ(albedo, albedo2);
-        EXPECT_EQ(shading, shading2);
-        EXPECT_EQ(spec, spec2);
-      }
-    }
-  }
+  ExpectShadingEqualsReference(Sample(), *g, 97, 97, /*min_covered=*/1000,
+                               /*min_peak_specular=*/0.05f);
 }
 
 // The threaded basis product of ComputeGeometry<float> equals MorphableModel::EvaluateShape and

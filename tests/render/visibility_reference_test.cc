@@ -18,6 +18,7 @@
 #include "morphfit/models/random_model.h"
 #include "morphfit/render/renderer.h"
 #include "morphfit/render/visibility.h"
+#include "shading_reference_check.h"
 
 namespace morphfit::render {
 namespace {
@@ -175,51 +176,8 @@ TEST(VisibilityReferenceTest, IntegerGridEdgesThroughPixelCentres) {
 // poisoned first: every entry must be written), specular on and off, pinhole and weak
 // perspective, 1 and 2 threads.
 TEST(VisibilityReferenceTest, ShadingOfTurnedRandomFaceEqualsPerPixelReference) {
-  const models::MorphableModel& m = RandomModel();
-  const FaceGeometry<float> g = TurnedRandomFaceGeometry();
-  const int w = kFaceWidth, h = kFaceHeight, np = w * h;
-  ThreadPool one(1), two(2);
-  for (double specular : {0.0, 0.4}) {
-    RenderOptions options;
-    options.specular_intensity = specular;
-    options.specular_half_vector = Eigen::Vector3d(0.2, 0.3, 1.0);
-    for (bool perspective : {true, false}) {
-      math::ShadeInputs<float> in = MakeShadeInputs(g, m, MakeSpecularParams<float>(options));
-      in.perspective = perspective;
-      VisibilityBuffer vis;
-      RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
-                          m.triangles.data(), m.num_triangles(), w, h, perspective, 1.0f, &one,
-                          &vis);
-      ASSERT_GT(vis.num_covered(), 2000);
-      const float background[3] = {0.1f, 0.2f, 0.3f};
-      std::vector<float> image(3 * np), normals(3 * np), albedo(3 * np), shading(3 * np),
-          spec(np);
-      std::vector<uint8_t> mask(np);
-      math::ShadeImageReference(in, vis.triangle.data(), w, h, background,
-                                {image.data(), mask.data(), normals.data(), albedo.data(),
-                                 shading.data(), spec.data()});
-      if (specular > 0.0) {  // the Blinn-Phong lanes are exercised
-        EXPECT_GT(*std::max_element(spec.begin(), spec.end()), 0.01f);
-      }
-      for (ThreadPool* pool : {&one, &two}) {
-        SCOPED_TRACE(testing::Message() << "specular " << specular << ", perspective "
-                                        << perspective << ", threads " << pool->num_threads());
-        std::vector<float> image2(3 * np, NAN), normals2(3 * np, NAN), albedo2(3 * np, NAN),
-            shading2(3 * np, NAN), spec2(np, NAN);
-        std::vector<uint8_t> mask2(np, 7);
-        ShadeVisibility(in, vis, background,
-                        {image2.data(), mask2.data(), normals2.data(), albedo2.data(),
-                         shading2.data(), spec2.data()},
-                        pool);
-        EXPECT_EQ(image, image2);
-        EXPECT_EQ(mask, mask2);
-        EXPECT_EQ(normals, normals2);
-        EXPECT_EQ(albedo, albedo2);
-        EXPECT_EQ(shading, shading2);
-        EXPECT_EQ(spec, spec2);
-      }
-    }
-  }
+  ExpectShadingEqualsReference(RandomModel(), TurnedRandomFaceGeometry(), kFaceWidth, kFaceHeight,
+                               /*min_covered=*/2000, /*min_peak_specular=*/0.01f);
 }
 
 }  // namespace
