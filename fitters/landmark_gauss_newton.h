@@ -6,7 +6,8 @@
 // landmark_costs_test.cc; the rotation expanded once per point, each row written in place),
 // restricted to the free parameters and scaled by sqrt(w_k x IRLS weight); the small dense
 // normal equations (n <= 3 + 3 + 1 + K_id + K_exp) with Marquardt damping diag(JᵀJ) / radius
-// are formed with one symmetric rank update and factorised by Cholesky (Eigen LLT) in float,
+// are formed with one symmetric rank update and factorised by Cholesky in float
+// (landmark_float_algebra.h),
 // the step refined against the double operator (from the rows) until its last correction is
 // below 1e-10 of it (2-4 corrections measured), else factorised in double; the trust-region
 // radius follows Ceres' Levenberg-Marquardt rule (Nielsen's update, Madsen, Nielsen & Tingleff 2004,
@@ -107,15 +108,6 @@ bool LandmarkEnergyValue(const LandmarkProblem& problem, const LandmarkState& st
 // finite-difference test of the gradient.
 bool LandmarkNormalEquations(const LandmarkProblem& problem, const LandmarkState& state,
                              double* cost, Eigen::VectorXd* gradient, Eigen::MatrixXd* hessian);
-
-// In-place Cholesky factorisation A = L Lᵀ of the symmetric n x n matrix in the lower triangle
-// of `a` (column-major, leading dimension `ld` >= n rounded up to a multiple of 8; rows n..ld
-// of the first n columns are scratch, overwritten; the upper triangle is not read and may be
-// overwritten); L replaces the lower triangle. False when a pivot is not positive (not
-// positive definite, or NaN). The solver's float factorisation at n ~ 150 (with AVX2 + FMA
-// an own blocked kernel, see the .cc; without them Eigen's blocked LLT). Exposed for its test
-// against Eigen::LLT.
-bool FloatCholeskyInPlace(float* a, int n, int ld);
 
 // Minimises the energy over the free parameters from *state (updated in place).
 LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& problem,

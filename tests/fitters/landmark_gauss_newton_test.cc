@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "fit_test_util.h"
+#include "landmark_float_algebra.h"
 #include "morphfit/fitters/contour.h"
 
 namespace morphfit::fitters {

@@ -1,0 +1,31 @@
+// Float dense algebra of the own landmark solver's normal equations (private to fitters/;
+// landmark_gauss_newton.cc): the rows' conversion to float and an own blocked Cholesky
+// factorisation at n ~ 150 (AVX2 + FMA register tiles; without them Eigen's blocked LLT).
+// The solver refines every step solved with these against the double rows
+// (landmark_gauss_newton.h), so float's rounding never reaches its steps.
+#ifndef MORPHFIT_FITTERS_LANDMARK_FLOAT_ALGEBRA_H_
+#define MORPHFIT_FITTERS_LANDMARK_FLOAT_ALGEBRA_H_
+
+#include <Eigen/Core>
+
+namespace morphfit::fitters {
+
+// Entries below this magnitude are flushed to zero when the rows go to float: their products
+// would be denormal floats (measured: the rank update 6x slower on the sample face).
+inline constexpr double kFloatFlush = 1e-15;
+
+// to[i] = from[i] as float, entries below kFloatFlush in magnitude as 0.
+void FlushToFloat(const double* from, Eigen::Index size, float* to);
+
+// In-place Cholesky factorisation A = L Lᵀ of the symmetric n x n matrix in the lower triangle
+// of `a` (column-major, leading dimension `ld` >= n rounded up to a multiple of 8; rows n..ld
+// of the first n columns are scratch, overwritten; the upper triangle is not read and may be
+// overwritten); L replaces the lower triangle. False when a pivot is not positive (not
+// positive definite, or NaN). The solver's float factorisation at n ~ 150 (with AVX2 + FMA
+// an own blocked kernel, see the .cc; without them Eigen's blocked LLT). Exposed for its test
+// against Eigen::LLT.
+bool FloatCholeskyInPlace(float* a, int n, int ld);
+
+}  // namespace morphfit::fitters
+
+#endif  // MORPHFIT_FITTERS_LANDMARK_FLOAT_ALGEBRA_H_
