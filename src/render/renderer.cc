@@ -9,6 +9,7 @@
 #include "morphfit/math/camera.h"
 #include "morphfit/math/raster.h"
 #include "morphfit/math/rotation.h"
+#include "morphfit/render/render_channels.h"
 
 namespace morphfit::render {
 namespace {
@@ -186,25 +187,7 @@ StatusOr<RenderResult> Render(const models::MorphableModel& model, const FacePar
   }
   MORPHFIT_ASSIGN_OR_RETURN(FaceGeometry<float> g, ComputeGeometry<float>(model, params, pool));
   RenderResult r;
-  r.width = params.image_width;
-  r.height = params.image_height;
-  RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), model.num_vertices(),
-                      model.triangles.data(), model.num_triangles(), r.width, r.height,
-                      g.perspective, options.z_near_mm, pool, &r.visibility);
-  const size_t num_pixels = static_cast<size_t>(r.width) * r.height;
-  r.image.resize(3 * num_pixels);
-  r.mask.resize(num_pixels);
-  r.normals.resize(3 * num_pixels);
-  r.albedo.resize(3 * num_pixels);
-  r.shading.resize(3 * num_pixels);
-  r.specular.resize(num_pixels);
-  const math::ShadeInputs<float> in =
-      MakeShadeInputs(g, model, MakeSpecularParams<float>(options));
-  const math::ChannelImages out{r.image.data(),  r.mask.data(),    r.normals.data(),
-                                r.albedo.data(), r.shading.data(), r.specular.data()};
-  const float background[3] = {options.background[0], options.background[1],
-                               options.background[2]};
-  ShadeVisibility(in, r.visibility, background, out, pool);
+  RenderChannels(g, model, options, params.image_width, params.image_height, pool, &r);
 
   const int num_landmarks = model.num_landmarks();
   r.landmarks.resize(2, num_landmarks);

@@ -21,6 +21,7 @@
 #include "morphfit/math/camera.h"
 #include "morphfit/math/rotation.h"
 #include "morphfit/render/preview.h"
+#include "morphfit/render/render_channels.h"
 #include "morphfit/render/renderer.h"
 #include "synth/basis_block.h"
 #include "synth/pixel_convert.h"
@@ -390,19 +391,6 @@ StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&
   return g;
 }
 
-namespace {
-
-// The renderer's per-pixel outputs for one sample, kept per thread and reused from sample to
-// sample: the buffers are sized once and every pixel is rewritten by each render, so no sample
-// pays for allocating, zero-filling and faulting in ~2.7 MB of fresh images (224 x 224).
-struct RenderWorkspace {
-  render::VisibilityBuffer visibility;
-  std::vector<float> image, normals, albedo, shading, specular;
-  std::vector<uint8_t> mask;
-};
-
-}  // namespace
-
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const GeometryBlock& geometry, int column,
                                      const Backgrounds* backgrounds, bool has_specular) {
@@ -422,23 +410,9 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
     context.ReleaseRenderModel(std::move(m));
     return g.status();
   }
-  thread_local RenderWorkspace ws;
-  render::RasterizeVisibility(g->pixels_float.data(), g->depths_float.data(), m->num_vertices(),
-                              m->triangles.data(), m->num_triangles(), width, height,
-                              g->perspective, options.z_near_mm, nullptr, &ws.visibility);
-  const size_t n = static_cast<size_t>(width) * height;
-  ws.image.resize(3 * n);
-  ws.mask.resize(n);
-  ws.normals.resize(3 * n);
-  ws.albedo.resize(3 * n);
-  ws.shading.resize(3 * n);
-  ws.specular.resize(n);
-  const math::ChannelImages out{ws.image.data(),  ws.mask.data(),    ws.normals.data(),
-                                ws.albedo.data(), ws.shading.data(), ws.specular.data()};
-  const float background[3] = {options.background[0], options.background[1],
-                               options.background[2]};
-  render::ShadeVisibility(render::MakeShadeInputs(*g, *m, render::MakeSpecularParams<float>(options)),
-                          ws.visibility, background, out, nullptr);
+  // The renderer's float channels, kept per thread and reused by its next sample.
+  thread_local render::RenderResult ws;
+  render::RenderChannels(*g, *m, options, width, height, nullptr, &ws);
   context.ReleaseRenderModel(std::move(m));
   RenderedFace face;
   face.width = width;
