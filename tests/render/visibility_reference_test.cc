@@ -1,8 +1,8 @@
 // render::RasterizeVisibility against the serial reference (triangle ids, depths, barycentrics)
 // on a turned random face (dense mesh: mostly 1-4 pixel triangles, a partial last triangle
-// block), on a random soup with culled, NaN and out-of-band vertices, and on a grid whose edges
-// run through pixel centres (coverage there rests on the top-left rule alone), with 1 and 2
-// threads, pinhole and weak perspective; and render::ShadeVisibility against the per-pixel
+// group), on random soups of large and of small triangles with culled, NaN and out-of-band
+// vertices, and on grids whose edges run through pixel centres (coverage there rests on the
+// top-left rule alone), with 1, 2 and 3 threads, pinhole and weak perspective; and render::ShadeVisibility against the per-pixel
 // reference on the random face (a partial last shading segment).
 #include <algorithm>
 #include <cmath>
@@ -106,19 +106,21 @@ Mesh RandomSoup() {
   return mesh;
 }
 
-// A grid of quads with corners on whole pixels, 2 px apart, alternating diagonals: every edge
-// runs through pixel centres, so coverage there rests on the top-left rule alone.
-Mesh IntegerGrid() {
+// A grid of quads with corners on whole pixels, `spacing` px apart, alternating diagonals:
+// every edge runs through pixel centres, so coverage there rests on the top-left rule alone.
+// Spacing 2: boxes of 3 x 3 centres (the rasterizer's general walk); spacing 1: boxes of 2 x 2
+// centres with short sides (its vectorised small-triangle path).
+Mesh IntegerGrid(int spacing) {
   Mesh mesh;
   mesh.width = 40;
   mesh.height = 35;
-  const int nx = 22, ny = 19;
+  const int nx = 44 / spacing, ny = 38 / spacing;
   std::mt19937 gen(31);
   std::uniform_real_distribution<float> depth(20.0f, 21.0f);
   for (int j = 0; j < ny; ++j) {
     for (int i = 0; i < nx; ++i) {
-      mesh.pixels.push_back(2.0f * i - 1.0f);
-      mesh.pixels.push_back(2.0f * j - 1.0f);
+      mesh.pixels.push_back(static_cast<float>(spacing * i - 1));
+      mesh.pixels.push_back(static_cast<float>(spacing * j - 1));
       mesh.depths.push_back(depth(gen));
     }
   }
@@ -137,9 +139,47 @@ Mesh IntegerGrid() {
   return mesh;
 }
 
+// Many small triangles (sides up to 3 px, and some up to 18 px: across the 16 px limit of the
+// rasterizer's int32 path) over a 29 x 23 image and 3 px beyond it (clipped boxes), corners on
+// the quarter-pixel grid for most of them (centres on edges and corners), both orientations,
+// NaN, near-plane and out-of-band vertices; 4,099 triangles, so the last group of 8 is partial.
+Mesh SmallTriangleSoup() {
+  std::mt19937 gen(43);
+  std::uniform_real_distribution<float> pos(-3.0f, 32.0f), side(-3.0f, 3.0f),
+      long_side(-18.0f, 18.0f), depth(0.5f, 30.0f);
+  Mesh mesh;
+  mesh.width = 29;
+  mesh.height = 23;
+  const int nt = 4099;
+  for (int f = 0; f < nt; ++f) {
+    const float u0 = pos(gen), v0 = pos(gen);
+    const bool is_long = f % 17 == 0;
+    for (int k = 0; k < 3; ++k) {
+      float u = u0, v = v0;
+      if (k > 0) {
+        u += is_long ? long_side(gen) : side(gen);
+        v += is_long ? long_side(gen) : side(gen);
+      }
+      if (f % 5 != 0) {  // quarter-pixel grid
+        u = std::round(4.0f * u) / 4.0f;
+        v = std::round(4.0f * v) / 4.0f;
+      }
+      mesh.triangles.push_back(mesh.num_vertices());
+      mesh.pixels.push_back(u);
+      mesh.pixels.push_back(v);
+      mesh.depths.push_back(depth(gen));
+    }
+  }
+  mesh.pixels[2 * 30] = std::numeric_limits<float>::quiet_NaN();
+  mesh.pixels[2 * 61 + 1] = 3.0e6f;
+  mesh.depths[92] = 0.5f;  // behind the near plane (z_near = 1)
+  mesh.pixels[2 * 123] = -2.0e6f;
+  return mesh;
+}
+
 void ExpectBufferEqualsReference(const Mesh& mesh, int min_covered) {
-  ThreadPool one(1), two(2);
-  for (ThreadPool* pool : {&one, &two}) {
+  ThreadPool one(1), two(2), three(3);
+  for (ThreadPool* pool : {&one, &two, &three}) {
     for (bool perspective : {true, false}) {
       SCOPED_TRACE(testing::Message() << pool->num_threads() << " threads, perspective "
                                       << perspective);
@@ -169,7 +209,15 @@ TEST(VisibilityReferenceTest, TurnedRandomFace) {
 TEST(VisibilityReferenceTest, RandomSoup) { ExpectBufferEqualsReference(RandomSoup(), 100); }
 
 TEST(VisibilityReferenceTest, IntegerGridEdgesThroughPixelCentres) {
-  ExpectBufferEqualsReference(IntegerGrid(), 1200);
+  ExpectBufferEqualsReference(IntegerGrid(2), 1200);
+}
+
+TEST(VisibilityReferenceTest, UnitIntegerGridEdgesThroughPixelCentres) {
+  ExpectBufferEqualsReference(IntegerGrid(1), 1200);
+}
+
+TEST(VisibilityReferenceTest, SmallTriangleSoup) {
+  ExpectBufferEqualsReference(SmallTriangleSoup(), 400);
 }
 
 // ShadeVisibility equals math::ShadeImageReference in every channel (outputs
