@@ -15,17 +15,17 @@ namespace morphfit::fitters {
 namespace {
 
 #if defined(__AVX2__) && defined(__FMA__)
-// The float Cholesky's kernel: C(i0 : i0 + 8R, j0 : j0 + NC) -= sum over r < k of
-// X(i0.., r) X(j0 + q, r), X column-major with leading dimension ld (a register tile of R
-// 8-wide row vectors by NC columns, accumulated over all k before C is touched).
-template <int R, int NC>
-void SubtractProductTile(const float* x, int ld, int k, int i0, int j0, float* c) {
+// The register tile of both kernels: C(i0 : i0 + 8R, j0 : j0 + NC) = (kStore) or -= (else)
+// the sum over r < k of X(i0.., r) X(j0 + q, r), X column-major with leading dimension ldx,
+// C with ldc (R 8-wide row vectors by NC columns, accumulated over all k before C is touched).
+template <int R, int NC, bool kStore>
+void ProductTile(const float* x, int ldx, int k, int i0, int j0, float* c, int ldc) {
   __m256 acc[NC][R];
   for (int q = 0; q < NC; ++q) {
     for (int h = 0; h < R; ++h) acc[q][h] = _mm256_setzero_ps();
   }
   for (int r = 0; r < k; ++r) {
-    const float* xr = x + static_cast<size_t>(r) * ld;
+    const float* xr = x + static_cast<size_t>(r) * ldx;
     __m256 v[R];
     for (int h = 0; h < R; ++h) v[h] = _mm256_loadu_ps(xr + i0 + 8 * h);
     for (int q = 0; q < NC; ++q) {
@@ -34,25 +34,40 @@ void SubtractProductTile(const float* x, int ld, int k, int i0, int j0, float* c
     }
   }
   for (int q = 0; q < NC; ++q) {
-    float* cq = c + static_cast<size_t>(j0 + q) * ld + i0;
+    float* cq = c + static_cast<size_t>(j0 + q) * ldc + i0;
     for (int h = 0; h < R; ++h) {
-      _mm256_storeu_ps(cq + 8 * h, _mm256_sub_ps(_mm256_loadu_ps(cq + 8 * h), acc[q][h]));
+      const __m256 out =
+          kStore ? acc[q][h] : _mm256_sub_ps(_mm256_loadu_ps(cq + 8 * h), acc[q][h]);
+      _mm256_storeu_ps(cq + 8 * h, out);
     }
   }
 }
 
-template <int R>
-void SubtractProductColumns(const float* x, int ld, int k, int i0, int j0, int nc, float* c) {
+template <int R, bool kStore>
+void ProductColumns(const float* x, int ldx, int k, int i0, int j0, int nc, float* c, int ldc) {
   switch (nc) {
-    case 4: SubtractProductTile<R, 4>(x, ld, k, i0, j0, c); break;
-    case 3: SubtractProductTile<R, 3>(x, ld, k, i0, j0, c); break;
-    case 2: SubtractProductTile<R, 2>(x, ld, k, i0, j0, c); break;
-    default: SubtractProductTile<R, 1>(x, ld, k, i0, j0, c); break;
+    case 4: ProductTile<R, 4, kStore>(x, ldx, k, i0, j0, c, ldc); break;
+    case 3: ProductTile<R, 3, kStore>(x, ldx, k, i0, j0, c, ldc); break;
+    case 2: ProductTile<R, 2, kStore>(x, ldx, k, i0, j0, c, ldc); break;
+    default: ProductTile<R, 1, kStore>(x, ldx, k, i0, j0, c, ldc); break;
   }
 }
-#endif
 
-}  // namespace
+// Columns j0 .. j0 + nc (nc <= 4) of C from the 8-row block holding row j0 down to row np (a
+// multiple of 8) in tiles of 24 rows (16 or 8 at the end). The tile's rows above the
+// columns' diagonal land in the upper triangle, which neither caller reads.
+template <bool kStore>
+void ProductColumnBlock(const float* x, int ldx, int k, int np, int j0, int nc, float* c,
+                        int ldc) {
+  int i0 = j0 / 8 * 8;
+  for (; i0 + 24 <= np; i0 += 24) ProductColumns<3, kStore>(x, ldx, k, i0, j0, nc, c, ldc);
+  if (i0 + 16 <= np) {
+    ProductColumns<2, kStore>(x, ldx, k, i0, j0, nc, c, ldc);
+    i0 += 16;
+  }
+  if (i0 < np) ProductColumns<1, kStore>(x, ldx, k, i0, j0, nc, c, ldc);
+}
+#endif
 
 // to[i] = from[i] as float, entries below kFloatFlush in magnitude as 0. Written with AVX2
 // intrinsics: GCC 12 compiled the scalar loop to a compare and a branch per entry (perf:
@@ -73,6 +88,8 @@ void FlushToFloat(const double* from, Eigen::Index size, float* to) {
   }
 }
 
+}  // namespace
+
 // Left-looking blocked Cholesky in 16-column panels: each panel first takes the product of
 // the rows below it with the columns already factorised (the register-tiled kernel above, 24
 // rows by 4 columns per tile, 16 or 8 rows at the end: the n³/6 multiply-adds), then is
@@ -91,17 +108,9 @@ bool FloatCholeskyInPlace(float* a, int n, int ld) {
   for (int p = 0; p < n; p += kPanel) {
     const int e = std::min(p + kPanel, n);
     if (p > 0) {
-      // Rows from p (a multiple of 8) down; a tile's rows above its columns' diagonal land in
-      // the upper triangle, which is never read.
+      // Rows from p (a multiple of 8) down.
       for (int j0 = p; j0 < e; j0 += 4) {
-        const int nc = std::min(4, e - j0);
-        int i0 = j0 / 8 * 8;
-        for (; i0 + 24 <= np; i0 += 24) SubtractProductColumns<3>(a, ld, p, i0, j0, nc, a);
-        if (i0 + 16 <= np) {
-          SubtractProductColumns<2>(a, ld, p, i0, j0, nc, a);
-          i0 += 16;
-        }
-        if (i0 < np) SubtractProductColumns<1>(a, ld, p, i0, j0, nc, a);
+        ProductColumnBlock<false>(a, ld, p, np, j0, std::min(4, e - j0), a, ld);
       }
     }
     for (int j = p; j < e; ++j) {
@@ -124,6 +133,34 @@ bool FloatCholeskyInPlace(float* a, int n, int ld) {
   CHECK_GE(ld, n);
   Eigen::Map<Eigen::MatrixXf, 0, Eigen::OuterStride<>> m(a, n, n, Eigen::OuterStride<>(ld));
   return Eigen::internal::llt_inplace<float, Eigen::Lower>::blocked(m) < 0;
+#endif
+}
+
+void FlushToFloatColumns(const double* from, int rows, int cols, float* to, int ld_to) {
+  CHECK_GE(ld_to, rows);
+  for (int j = 0; j < cols; ++j) {
+    float* col = to + static_cast<size_t>(j) * ld_to;
+    FlushToFloat(from + static_cast<size_t>(j) * rows, rows, col);
+    std::fill(col + rows, col + ld_to, 0.0f);
+  }
+}
+
+// With AVX2 + FMA the Cholesky's register tiles (24 rows by 4 columns, 16 or 8 rows at the
+// end), each accumulated over all m columns of X before it is stored: no packing, the lower
+// triangle's tiles only.
+void FloatRankUpdate(const float* x, int ldx, int n, int m, float* c, int ldc) {
+  const int np = (n + 7) / 8 * 8;
+  CHECK_GE(ldx, np);
+  CHECK_GE(ldc, np);
+#if defined(__AVX2__) && defined(__FMA__)
+  for (int j0 = 0; j0 < n; j0 += 4) {
+    ProductColumnBlock<true>(x, ldx, m, np, j0, std::min(4, n - j0), c, ldc);
+  }
+#else
+  Eigen::Map<const Eigen::MatrixXf, 0, Eigen::OuterStride<>> xm(x, n, m, Eigen::OuterStride<>(ldx));
+  Eigen::Map<Eigen::MatrixXf, 0, Eigen::OuterStride<>> cm(c, n, n, Eigen::OuterStride<>(ldc));
+  cm.triangularView<Eigen::Lower>().setZero();
+  cm.selfadjointView<Eigen::Lower>().rankUpdate(xm);
 #endif
 }
 

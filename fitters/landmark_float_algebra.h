@@ -1,6 +1,7 @@
 // Float dense algebra of the own landmark solver's normal equations (private to fitters/;
-// landmark_gauss_newton.cc): the rows' conversion to float and an own blocked Cholesky
-// factorisation at n ~ 150 (AVX2 + FMA register tiles; without them Eigen's blocked LLT).
+// landmark_gauss_newton.cc): the rows' conversion to float, the rank update JᵀWJ and an own
+// blocked Cholesky factorisation at n ~ 150 (AVX2 + FMA register tiles; without them Eigen's
+// kernels).
 // The solver refines every step solved with these against the double rows
 // (landmark_gauss_newton.h), so float's rounding never reaches its steps.
 #ifndef MORPHFIT_FITTERS_LANDMARK_FLOAT_ALGEBRA_H_
@@ -14,8 +15,17 @@ namespace morphfit::fitters {
 // would be denormal floats (measured: the rank update 6x slower on the sample face).
 inline constexpr double kFloatFlush = 1e-15;
 
-// to[i] = from[i] as float, entries below kFloatFlush in magnitude as 0.
-void FlushToFloat(const double* from, Eigen::Index size, float* to);
+// Column j of `to` (leading dimension ld_to >= rows) = column j of `from` (rows x cols,
+// column-major, contiguous) as float, entries below kFloatFlush in magnitude as 0; rows
+// rows..ld_to of `to` zero.
+void FlushToFloatColumns(const double* from, int rows, int cols, float* to, int ld_to);
+
+// The lower triangle of C = X Xᵀ for X n x m (column-major, leading dimension ldx), written
+// into C (n x n, leading dimension ldc, not read). Both leading dimensions >= n rounded up to
+// a multiple of 8; rows n..ldx of X's columns must be finite (zero: they only reach C's rows
+// n..ldc of the first n columns, which are overwritten, as may be the upper triangle's entries
+// near the diagonal). The solver's JᵀWJ (X = the rows transposed) at n ~ 150, m ~ 136.
+void FloatRankUpdate(const float* x, int ldx, int n, int m, float* c, int ldc);
 
 // In-place Cholesky factorisation A = L Lᵀ of the symmetric n x n matrix in the lower triangle
 // of `a` (column-major, leading dimension `ld` >= n rounded up to a multiple of 8; rows n..ld

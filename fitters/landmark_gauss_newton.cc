@@ -317,10 +317,12 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   Eigen::VectorXd g(layout.n), lower, upper;
   MatrixView a = workspace.a.View(layout.n, layout.n);
   MatrixView damped = workspace.damped.View(layout.n, layout.n);
-  MatrixViewF jt_f = workspace.jt_f.View(layout.n, static_cast<int>(rows.jt.cols()));
-  MatrixViewF a_f = workspace.a_f.View(layout.n, layout.n);
-  // The float factor with its leading dimension rounded up to 8 rows (FloatCholeskyInPlace).
+  // The float rows, JᵀWJ and factor with their leading dimension rounded up to 8 rows
+  // (FloatRankUpdate, FloatCholeskyInPlace).
   const int padded_n = (layout.n + 7) / 8 * 8;
+  MatrixViewF jt_f = workspace.jt_f.View(padded_n, static_cast<int>(rows.jt.cols()));
+  MatrixViewF a_f_padded = workspace.a_f.View(padded_n, layout.n);
+  auto a_f = a_f_padded.topRows(layout.n);
   MatrixViewF damped_f_padded = workspace.damped_f.View(padded_n, layout.n);
   auto damped_f = damped_f_padded.topRows(layout.n);
   ModelPoints points, candidate_points;
@@ -468,9 +470,11 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
           // Entries below kFloatFlush are dropped: their products would be denormal floats
           // (measured: the rank update 6x slower on the sample face); the refinement against
           // the double rows restores their (negligible) part of the step.
-          FlushToFloat(rows.jt.data(), rows.jt.size(), jt_f.data());
-          a_f.setZero();
-          a_f.selfadjointView<Eigen::Lower>().rankUpdate(jt_f);
+          FlushToFloatColumns(rows.jt.data(), layout.n, static_cast<int>(rows.jt.cols()),
+                              jt_f.data(), padded_n);
+          // The own register-tiled kernel (1.45x Eigen's rankUpdate at n = 151, m = 136).
+          FloatRankUpdate(jt_f.data(), padded_n, layout.n, static_cast<int>(rows.jt.cols()),
+                          a_f_padded.data(), padded_n);
           matrix_f_current = true;
         }
         fill(&damped_f, a_f);

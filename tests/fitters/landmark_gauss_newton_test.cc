@@ -4,6 +4,7 @@
 // expressions, focal estimated).
 #include "landmark_gauss_newton.h"
 
+#include <cmath>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -508,6 +509,40 @@ TEST(LandmarkGaussNewton, FloatCholeskyMatchesEigenLlt) {
     a.topRows(n).triangularView<Eigen::Lower>() = spd;
     a(n - 1, n / 2) = nan;
     EXPECT_FALSE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
+  }
+}
+
+// The solver's float rank update C = X Xᵀ (lower triangle) against Eigen's double product, every
+// n = 1..200 (4-column blocks and 24/16/8-row tiles with their tails) and a few row counts m
+// (including 0 and 1), C's lower triangle starting as NaN (it must be written, not
+// accumulated), leading dimensions beyond the rounded size.
+TEST(LandmarkGaussNewton, FloatRankUpdateMatchesEigenProduct) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int n = 1; n <= 200; ++n) {
+    for (const int m : {0, 1, 7, n % 37 + 50, 136}) {
+      const int np = (n + 7) / 8 * 8;
+      const int ldx = np + (n % 2 == 0 ? 8 : 0), ldc = np + (n % 3 == 0 ? 16 : 0);
+      Eigen::MatrixXf x = Eigen::MatrixXf::Zero(ldx, std::max(m, 1));
+      for (int j = 0; j < m; ++j) {
+        for (int i = 0; i < n; ++i) x(i, j) = normal(rng);
+      }
+      Eigen::MatrixXf c = Eigen::MatrixXf::Constant(ldc, n, nan);
+      FloatRankUpdate(x.data(), ldx, n, m, c.data(), ldc);
+      const Eigen::MatrixXd xd = x.topLeftCorner(n, m).cast<double>();
+      const Eigen::MatrixXd expected = xd * xd.transpose();
+      const Eigen::MatrixXd got = c.topRows(n).cast<double>();
+      double worst = 0.0;
+      for (int j = 0; j < n; ++j) {
+        for (int i = j; i < n; ++i) {
+          ASSERT_TRUE(std::isfinite(got(i, j))) << "n = " << n << ", m = " << m;
+          worst = std::max(worst, std::abs(got(i, j) - expected(i, j)));
+        }
+      }
+      EXPECT_LE(worst, 1e-5 * (1.0 + expected.cwiseAbs().maxCoeff()))
+          << "n = " << n << ", m = " << m;
+    }
   }
 }
 
