@@ -55,11 +55,16 @@ double ProcessCpuSeconds() { return CpuSeconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 // ---- Compression of the large per-sample channels -------------------------------------------
 
+// The stored channels of one sample and their compressed chunks (one per channel).
+struct SampleBuffers {
+  EncodedSample encoded;
+  std::vector<std::vector<uint8_t>> chunks;
+};
+
 // One sample between drawing and writing.
 struct PendingSample {
   SampleSpec spec;
-  EncodedSample encoded;
-  std::vector<std::vector<uint8_t>> chunks;  // compressed, one per channel
+  SampleBuffers buffers;
   Status status;
   bool done = false;  // rendered and compressed (or failed)
   double render_seconds = 0.0, compress_seconds = 0.0;  // thread CPU
@@ -213,7 +218,8 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
   std::vector<PendingSample> pending(static_cast<size_t>(count));
   Records records;
   FaceParams layout;
-  std::mutex mutex;            // guards the `done` flags, `writing`, `next` and `unreported`
+  std::mutex mutex;            // guards the `done` flags, `writing`, `next`, `unreported`, `spare`
+  std::vector<SampleBuffers> spare;  // buffers of written samples, for the next ones
   bool writing = false;        // a worker is writing samples out
   int64_t next = 0;            // next sample (shard position) to write
   int64_t unreported = 0;      // written samples not yet passed to on_samples_done
@@ -244,38 +250,45 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
     const auto w0 = Clock::now();
     const hsize_t row = static_cast<hsize_t>(k);
     for (size_t c = 0; c < channels.size(); ++c) {
-      const std::vector<uint8_t>& chunk = s.chunks[c];
+      const std::vector<uint8_t>& chunk = s.buffers.chunks[c];
       const hsize_t offset[4] = {row, 0, 0, 0};
       if (H5Dwrite_chunk(datasets[c].get(), H5P_DEFAULT, 0, offset, chunk.size(), chunk.data()) < 0) {
         return H5Error(std::string("write a chunk of ") + channels[c].name, path);
       }
     }
     writeback.Wrote(s.stored_bytes);
-    records.Add(s.spec, s.encoded);
+    records.Add(s.spec, s.buffers.encoded);
     if (k == 0) layout = s.spec.params;
-    s.encoded = EncodedSample();  // the maps are written: keep the pending memory small
-    s.chunks.clear();
-    s.chunks.shrink_to_fit();
+    {
+      // Written: the buffers go to the next sample to be rendered.
+      std::lock_guard<std::mutex> lock(mutex);
+      spare.push_back(std::move(s.buffers));
+    }
+    s.buffers = SampleBuffers();
     write_wall += Seconds(w0, Clock::now());
     return OkStatus();
   };
   // Sample k rendered by `render` (its encoded channels or its error), compressed, then written
   // in order: whichever worker completes the next sample writes it and any later ones done.
-  auto complete = [&](int64_t k, const std::function<StatusOr<EncodedSample>()>& render) {
+  auto complete = [&](int64_t k, const std::function<Status(EncodedSample*)>& render) {
     PendingSample& s = pending[static_cast<size_t>(k)];
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!spare.empty()) {
+        s.buffers = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
     const double t0 = ThreadCpuSeconds();
-    StatusOr<EncodedSample> r = render();
+    s.status = render(&s.buffers.encoded);
     const double t1 = ThreadCpuSeconds();
     s.render_seconds += t1 - t0;
-    if (r.ok()) {
-      s.encoded = std::move(r).value();
-      s.status = Compress(s.encoded, channels, level, &s.chunks, &s.raw_bytes);
+    if (s.status.ok()) {
+      s.status = Compress(s.buffers.encoded, channels, level, &s.buffers.chunks, &s.raw_bytes);
       s.compress_seconds = ThreadCpuSeconds() - t1;
-    } else {
-      s.status = r.status();
     }
     if (!s.status.ok()) failed = true;
-    for (const std::vector<uint8_t>& chunk : s.chunks) s.stored_bytes += chunk.size();
+    for (const std::vector<uint8_t>& chunk : s.buffers.chunks) s.stored_bytes += chunk.size();
     std::unique_lock<std::mutex> lock(mutex);
     s.done = true;
     if (writing) return;  // the writing worker will pick it up in order
@@ -344,9 +357,9 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
           std::unique_lock<std::mutex> lock(mutex);
           block_ready.wait(lock, [&] { return ready[bi] != 0; });
         }
-        complete(k, [&] {
+        complete(k, [&](EncodedSample* out) {
           return RenderSample(context, pending[static_cast<size_t>(k)].spec, geometry[bi],
-                              static_cast<int>(k % block), backgrounds, o.specular);
+                              static_cast<int>(k % block), backgrounds, o.specular, out);
         });
         {
           std::lock_guard<std::mutex> lock(mutex);
@@ -370,8 +383,10 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
       t.device_seconds += block_renderer.device_seconds();
       prepare_seconds += ProcessCpuSeconds() - g0;
       p->ParallelFor(k0, k1, [&](int64_t k) {
-        complete(k, [&] {
-          return block_renderer.Encode(static_cast<int>(k - k0), backgrounds, o.specular);
+        complete(k, [&](EncodedSample* out) -> Status {
+          MORPHFIT_ASSIGN_OR_RETURN(*out,
+                                    block_renderer.Encode(static_cast<int>(k - k0), backgrounds, o.specular));
+          return OkStatus();
         });
       });
       geometry[static_cast<size_t>(b)] = GeometryBlock();

@@ -394,6 +394,15 @@ StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const GeometryBlock& geometry, int column,
                                      const Backgrounds* backgrounds, bool has_specular) {
+  EncodedSample s;
+  MORPHFIT_RETURN_IF_ERROR(
+      RenderSample(context, spec, geometry, column, backgrounds, has_specular, &s));
+  return s;
+}
+
+Status RenderSample(const SampleContext& context, const SampleSpec& spec,
+                    const GeometryBlock& geometry, int column, const Backgrounds* backgrounds,
+                    bool has_specular, EncodedSample* out) {
   MORPHFIT_RETURN_IF_ERROR(CheckSampleGeometry(context, spec, geometry, column));
   const FaceParams posed = PosedParams(spec);
   const int width = posed.image_width, height = posed.image_height;
@@ -424,12 +433,20 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
   face.shading = ws.shading.data();
   face.specular = ws.specular.data();
   face.depth = ws.visibility.depth.data();
-  return EncodeRenderedSample(context, spec, face, backgrounds, has_specular);
+  return EncodeRenderedSample(context, spec, face, backgrounds, has_specular, out);
 }
 
 StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
-                                             const RenderedFace& r,
+                                             const RenderedFace& face,
                                              const Backgrounds* backgrounds, bool has_specular) {
+  EncodedSample s;
+  MORPHFIT_RETURN_IF_ERROR(EncodeRenderedSample(context, spec, face, backgrounds, has_specular, &s));
+  return s;
+}
+
+Status EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
+                            const RenderedFace& r, const Backgrounds* backgrounds,
+                            bool has_specular, EncodedSample* out) {
   if (r.width <= 0 || r.image == nullptr || r.mask == nullptr || r.normals == nullptr ||
       r.albedo == nullptr || r.shading == nullptr || r.specular == nullptr ||
       r.depth == nullptr) {
@@ -441,18 +458,23 @@ StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const
   const size_t n = static_cast<size_t>(size) * size;
   const render::RenderOptions options = RenderOptionsFor(spec);
 
-  EncodedSample s;
+  EncodedSample& s = *out;
   s.size = size;
   s.has_specular = has_specular;
-  // Every map starts at 0 (the value off the face); one pass over the mask's runs then converts
-  // the face's pixels of every channel, range by range (vectorised conversions).
+  // The maps keep any earlier sample's storage (resize only fills new elements with 0): the
+  // pass over the mask's runs below writes every value, the face's runs by the vectorised
+  // conversions, the background's runs with 0 (the value off the face).
   s.image.resize(3 * n);
   s.mask.assign(r.mask, r.mask + n);
   s.depth.resize(n);
   s.normals.resize(3 * n);
   s.albedo.resize(3 * n);
   s.shading.resize(3 * n);
-  if (has_specular) s.specular.resize(n);
+  if (has_specular) {
+    s.specular.resize(n);
+  } else {
+    s.specular.clear();
+  }
   const AugmentSpec& a = spec.augment;
   const internal::Photometric photometric(a.gain, a.gamma);
   // A flat background without blur goes straight to bytes, run by run; otherwise the float
@@ -470,6 +492,11 @@ StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const
   for (size_t i = 0; i < n;) {
     const size_t e = internal::MaskRunEnd(r.mask, i, n), len = e - i;
     if (r.mask[i] == 0) {
+      std::fill(&s.depth[i], &s.depth[i] + len, uint16_t{0});
+      std::fill(&s.normals[3 * i], &s.normals[3 * i] + 3 * len, uint8_t{0});
+      std::fill(&s.albedo[3 * i], &s.albedo[3 * i] + 3 * len, uint8_t{0});
+      std::fill(&s.shading[3 * i], &s.shading[3 * i] + 3 * len, uint16_t{0});
+      if (has_specular) std::fill(&s.specular[i], &s.specular[i] + len, uint8_t{0});
       if (flat_bytes) {
         for (size_t k = i; k < e; ++k) std::memcpy(&s.image[3 * k], background_bytes, 3);
       } else if (spec.background.kind == BackgroundKind::kFlat) {
@@ -527,7 +554,7 @@ StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const
 
   const Eigen::VectorXd flat = spec.params.ToFlat();
   s.params.assign(flat.data(), flat.data() + flat.size());
-  return s;
+  return OkStatus();
 }
 
 cv::Mat MakeSamplePreview(const std::vector<EncodedSample>& samples) {

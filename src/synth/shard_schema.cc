@@ -48,7 +48,7 @@ std::vector<Channel> Channels(bool specular) {
       {"shading", 3, 2,
        "SH irradiance per channel (Deep3DFaceRecon basis); image = albedo * shading + specular "
        "on the face before augmentation; 0 off the face",
-       "irradiance (unitless)", 1.0, 0.0},
+       "irradiance (unitless)", 1.0, 0.0, /*shuffle=*/true},
   };
   if (specular) {
     c.push_back({"specular", 1, 1,
@@ -248,7 +248,7 @@ Status WriteRootAttributes(hid_t file, const models::MorphableModel& model, cons
       name));
   MORPHFIT_RETURN_IF_ERROR(WriteText(
       file, "/", "storage",
-      "each large dataset: chunk = one sample, deflate (byte shuffle first for depth); value = "
+      "each large dataset: chunk = one sample, deflate (byte shuffle first for depth and shading); value = "
       "stored * attribute scale + attribute offset",
       name));
   return OkStatus();

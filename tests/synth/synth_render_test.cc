@@ -131,6 +131,47 @@ TEST_F(SynthTest, EncodedChannelsArePerPixelConversionsOfTheRender) {
   EXPECT_GT(jpeg, 0);
 }
 
+// WriteShard renders each sample into the buffers of one already written: every value of the
+// earlier sample must be overwritten (backgrounds of other kinds, other face outlines, the
+// specular map switched on and off).
+TEST_F(SynthTest, RenderingIntoUsedBuffersGivesTheFreshResult) {
+  const Sampler sampler = MakeSampler(Options(/*specular=*/true, /*augment=*/true));
+  const SampleContext context(Model());
+  EncodedSample reused;
+  int face_shrank = 0;
+  size_t previous_face = 0;
+  for (int64_t i = 0; i < 12; ++i) {
+    const SampleSpec spec = sampler.Draw(9, i);
+    const bool specular = i % 3 != 1;
+    GeometryBlock block;
+    context.EvaluateGeometry({&spec.params}, nullptr, &block);
+    auto fresh = RenderSample(context, spec, block, 0, nullptr, specular);
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    const Status st = RenderSample(context, spec, block, 0, nullptr, specular, &reused);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    const EncodedSample& f = fresh.value();
+    EXPECT_EQ(reused.size, f.size);
+    EXPECT_EQ(reused.has_specular, f.has_specular);
+    EXPECT_EQ(reused.image, f.image) << "sample " << i;
+    EXPECT_EQ(reused.mask, f.mask) << "sample " << i;
+    EXPECT_EQ(reused.depth, f.depth) << "sample " << i;
+    EXPECT_EQ(reused.normals, f.normals) << "sample " << i;
+    EXPECT_EQ(reused.albedo, f.albedo) << "sample " << i;
+    EXPECT_EQ(reused.shading, f.shading) << "sample " << i;
+    EXPECT_EQ(reused.specular, f.specular) << "sample " << i;
+    EXPECT_EQ(reused.specular.empty(), !specular) << "sample " << i;
+    EXPECT_EQ(reused.landmarks_2d, f.landmarks_2d) << "sample " << i;
+    EXPECT_EQ(reused.landmarks_3d, f.landmarks_3d) << "sample " << i;
+    EXPECT_EQ(reused.landmarks_2d_visible, f.landmarks_2d_visible) << "sample " << i;
+    EXPECT_EQ(reused.landmarks_3d_visible, f.landmarks_3d_visible) << "sample " << i;
+    EXPECT_EQ(reused.params, f.params) << "sample " << i;
+    const size_t face = static_cast<size_t>(std::count(f.mask.begin(), f.mask.end(), 1));
+    face_shrank += i > 0 && face < previous_face ? 1 : 0;
+    previous_face = face;
+  }
+  EXPECT_GT(face_shrank, 0) << "no sample covered fewer pixels than the one before it";
+}
+
 TEST_F(SynthTest, LandmarksProjectOntoTheRenderedFace) {
   const Sampler sampler = MakeSampler(Options(false, false));
   int visible = 0, near_face = 0;

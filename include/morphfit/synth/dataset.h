@@ -1,6 +1,6 @@
 // Synthetic training sets in HDF5 (`morphfit synth`): one file per shard of consecutive
 // samples, every large dataset chunked one sample per chunk and compressed (deflate, plus
-// byte shuffle for depth) on the worker threads, then stored with HDF5's direct chunk
+// byte shuffle for depth and shading) on the worker threads, then stored with HDF5's direct chunk
 // write by whichever worker completes the next sample in order (the writes overlap the other
 // workers' rendering); the schema (docs/formats.md, "Synthetic sets (HDF5)") is also written
 // as attributes. Shapes and albedos are evaluated for blocks of 32 samples at once (the bases

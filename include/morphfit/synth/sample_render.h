@@ -141,9 +141,8 @@ class SampleContext {
   // The render model with column `column` of `geometry` as its means (acquired: release it).
   std::unique_ptr<models::MorphableModel> RenderModelFor(const GeometryBlock& geometry,
                                                          int column) const;
-  friend StatusOr<EncodedSample> RenderSample(const SampleContext&, const SampleSpec&,
-                                              const GeometryBlock&, int,
-                                              const Backgrounds*, bool);
+  friend Status RenderSample(const SampleContext&, const SampleSpec&, const GeometryBlock&, int,
+                             const Backgrounds*, bool, EncodedSample*);
   friend StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&,
                                                                      const SampleSpec&,
                                                                      const GeometryBlock&, int);
@@ -170,6 +169,13 @@ StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleS
 StatusOr<EncodedSample> RenderSample(const SampleContext& context, const SampleSpec& spec,
                                      const GeometryBlock& geometry, int column,
                                      const Backgrounds* backgrounds, bool has_specular);
+// The same into `out`, whose vectors keep their storage: every value of an earlier sample in
+// `out` is overwritten (or the vector emptied), so the result equals a fresh one's bit for
+// bit. WriteShard passes the buffers of a sample it has written, so no sample allocates,
+// zero-fills and faults in its ~1 MB of stored channels anew. On error `out` is unspecified.
+Status RenderSample(const SampleContext& context, const SampleSpec& spec,
+                    const GeometryBlock& geometry, int column, const Backgrounds* backgrounds,
+                    bool has_specular, EncodedSample* out);
 // The same with a context made for this one call.
 StatusOr<EncodedSample> RenderSample(const models::MorphableModel& model, const SampleSpec& spec,
                                      const Backgrounds* backgrounds, bool has_specular);
@@ -193,6 +199,10 @@ StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&
 StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
                                              const RenderedFace& face,
                                              const Backgrounds* backgrounds, bool has_specular);
+// The same into `out`, reusing its vectors' storage (as the RenderSample overload above).
+Status EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
+                            const RenderedFace& face, const Backgrounds* backgrounds,
+                            bool has_specular, EncodedSample* out);
 
 // True if `model` has the 17 jaw contour lines the 2D-style landmarks need.
 bool HasContourLines(const models::MorphableModel& model);
