@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 #include <Eigen/Cholesky>
 #include <glog/logging.h>
@@ -98,12 +99,12 @@ void FlushToFloat(const double* from, Eigen::Index size, float* to) {
 // blocked float LLT (medians of 301 calls, alternated). Rows n..ld (ld a multiple of 8) let
 // every tile be whole 8-wide vectors; their values only ever reach their own rows.
 bool FloatCholeskyInPlace(float* a, int n, int ld) {
-#if defined(__AVX2__) && defined(__FMA__)
   const int np = (n + 7) / 8 * 8;
   CHECK_GE(ld, np);
   for (int j = 0; j < n; ++j) {
     std::fill(a + static_cast<size_t>(j) * ld + n, a + static_cast<size_t>(j) * ld + np, 0.0f);
   }
+#if defined(__AVX2__) && defined(__FMA__)
   constexpr int kPanel = 16;
   for (int p = 0; p < n; p += kPanel) {
     const int e = std::min(p + kPanel, n);
@@ -130,7 +131,6 @@ bool FloatCholeskyInPlace(float* a, int n, int ld) {
   }
   return true;
 #else
-  CHECK_GE(ld, n);
   Eigen::Map<Eigen::MatrixXf, 0, Eigen::OuterStride<>> m(a, n, n, Eigen::OuterStride<>(ld));
   return Eigen::internal::llt_inplace<float, Eigen::Lower>::blocked(m) < 0;
 #endif
@@ -162,6 +162,88 @@ void FloatRankUpdate(const float* x, int ldx, int n, int m, float* c, int ldc) {
   cm.triangularView<Eigen::Lower>().setZero();
   cm.selfadjointView<Eigen::Lower>().rankUpdate(xm);
 #endif
+}
+
+// Blocks of 8 columns: forward, each block's 8 x 8 triangle in scalar, then the rows below
+// (aligned to the block's end, a multiple of 8) updated by all 8 columns in one pass;
+// backward, each block's dot products with the solved part below first (8-wide,
+// independent), then its triangle from the bottom. Divisions by the pivots are taken out of
+// the dependent chains (reciprocals first).
+void FloatCholeskySolveInPlace(const float* l, int n, int ld, float* b) {
+  const int np = (n + 7) / 8 * 8;
+  CHECK_GE(ld, np);
+  std::fill(b + n, b + np, 0.0f);
+  auto at = [&](int i, int j) { return l[static_cast<size_t>(j) * ld + i]; };
+  thread_local std::vector<float> inverse_storage;
+  if (inverse_storage.size() < static_cast<size_t>(n)) inverse_storage.resize(n);
+  float* inverse = inverse_storage.data();
+  for (int j = 0; j < n; ++j) inverse[j] = 1.0f / at(j, j);
+  for (int j0 = 0; j0 < n; j0 += 8) {
+    const int je = std::min(j0 + 8, n);
+    for (int j = j0; j < je; ++j) {
+      const float yj = b[j] * inverse[j];
+      b[j] = yj;
+      for (int i = j + 1; i < je; ++i) b[i] -= at(i, j) * yj;
+    }
+    if (je == n) break;  // j0 + 8 = je from here: whole blocks
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 y[8];
+    for (int q = 0; q < 8; ++q) y[q] = _mm256_set1_ps(b[j0 + q]);
+    const float* col0 = l + static_cast<size_t>(j0) * ld;
+    for (int i = je; i < np; i += 8) {
+      __m256 acc = _mm256_loadu_ps(b + i);
+      for (int q = 0; q < 8; ++q) {
+        acc = _mm256_fnmadd_ps(_mm256_loadu_ps(col0 + static_cast<size_t>(q) * ld + i), y[q], acc);
+      }
+      _mm256_storeu_ps(b + i, acc);
+    }
+#else
+    for (int j = j0; j < je; ++j) {
+      const float* col = l + static_cast<size_t>(j) * ld;
+      const float yj = b[j];
+      for (int i = je; i < np; ++i) b[i] -= col[i] * yj;
+    }
+#endif
+  }
+  for (int j0 = (n - 1) / 8 * 8; j0 >= 0; j0 -= 8) {
+    const int je = std::min(j0 + 8, n);
+#if defined(__AVX2__) && defined(__FMA__)
+    if (je - j0 == 8) {
+      // The block's 8 dot products in one pass over the solved part (8 accumulators).
+      __m256 acc[8];
+      for (int q = 0; q < 8; ++q) acc[q] = _mm256_setzero_ps();
+      const float* col0 = l + static_cast<size_t>(j0) * ld;
+      for (int i = je; i < np; i += 8) {
+        const __m256 x = _mm256_loadu_ps(b + i);
+        for (int q = 0; q < 8; ++q) {
+          acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(col0 + static_cast<size_t>(q) * ld + i), x,
+                                   acc[q]);
+        }
+      }
+      // Horizontal sums of the 8 accumulators as one vector (lane q = column j0 + q).
+      const __m256 s01 = _mm256_hadd_ps(acc[0], acc[1]), s23 = _mm256_hadd_ps(acc[2], acc[3]);
+      const __m256 s45 = _mm256_hadd_ps(acc[4], acc[5]), s67 = _mm256_hadd_ps(acc[6], acc[7]);
+      const __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
+      const __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
+      const __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+      _mm256_storeu_ps(b + j0, _mm256_sub_ps(_mm256_loadu_ps(b + j0), _mm256_add_ps(lo, hi)));
+    } else {
+#else
+    {
+#endif
+      for (int j = j0; j < je; ++j) {
+        const float* col = l + static_cast<size_t>(j) * ld;
+        float sum = 0.0f;
+        for (int i = je; i < np; ++i) sum += col[i] * b[i];
+        b[j] -= sum;
+      }
+    }
+    for (int j = je - 1; j >= j0; --j) {
+      float s = b[j];
+      for (int i = j + 1; i < je; ++i) s -= at(i, j) * b[i];
+      b[j] = s * inverse[j];
+    }
+  }
 }
 
 }  // namespace morphfit::fitters

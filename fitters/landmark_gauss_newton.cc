@@ -358,17 +358,16 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
   // refined against the exact double operator (iterative refinement, the residual from the
   // double rows), or in double (damped, from a) when the float factor fails or does not refine.
   bool factor_is_double = false;
-  Eigen::VectorXf solve_f(layout.n);
+  Eigen::VectorXf solve_f(padded_n);
   auto factor_solve = [&](const Eigen::VectorXd& b, Eigen::VectorXd* out) {
     if (factor_is_double) {
       *out = b;
       damped.triangularView<Eigen::Lower>().solveInPlace(*out);
       damped.triangularView<Eigen::Lower>().adjoint().solveInPlace(*out);
     } else {
-      solve_f = b.cast<float>();
-      damped_f.triangularView<Eigen::Lower>().solveInPlace(solve_f);
-      damped_f.triangularView<Eigen::Lower>().adjoint().solveInPlace(solve_f);
-      *out = solve_f.cast<double>();
+      solve_f.head(layout.n) = b.cast<float>();
+      FloatCholeskySolveInPlace(damped_f_padded.data(), layout.n, padded_n, solve_f.data());
+      *out = solve_f.head(layout.n).cast<double>();
     }
   };
   const Eigen::VectorXd prior_diagonal = PriorDiagonal(problem, layout);

@@ -512,6 +512,34 @@ TEST(LandmarkGaussNewton, FloatCholeskyMatchesEigenLlt) {
   }
 }
 
+// Solves with the float factor against Eigen's double LLT solve of the same matrices, every
+// n = 1..200 (8-column blocks and their tails), with NaN in the factor's upper triangle and
+// in the right-hand side's scratch entries.
+TEST(LandmarkGaussNewton, FloatCholeskySolveMatchesEigenLlt) {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int n = 1; n <= 200; ++n) {
+    const int np = (n + 7) / 8 * 8, ld = np + (n % 3 == 0 ? 8 : 0);
+    Eigen::MatrixXf b(n, n + 5);
+    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);
+    Eigen::MatrixXf spd = b * b.transpose() / static_cast<float>(n);
+    spd.diagonal().array() += 0.5f;
+    Eigen::MatrixXf a = Eigen::MatrixXf::Constant(ld, n, nan);
+    a.topRows(n).triangularView<Eigen::Lower>() = spd;
+    ASSERT_TRUE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
+    Eigen::VectorXf rhs(n);
+    for (int i = 0; i < n; ++i) rhs[i] = normal(rng);
+    Eigen::VectorXf x = Eigen::VectorXf::Constant(np, nan);
+    x.head(n) = rhs;
+    FloatCholeskySolveInPlace(a.data(), n, ld, x.data());
+    const Eigen::VectorXd expected = spd.cast<double>().llt().solve(rhs.cast<double>());
+    const Eigen::VectorXd got = x.head(n).cast<double>();
+    ASSERT_TRUE(got.allFinite()) << "n = " << n;
+    EXPECT_LT((got - expected).norm(), 1e-4 * expected.norm()) << "n = " << n;
+  }
+}
+
 // The solver's float rank update C = X Xᵀ (lower triangle) against Eigen's double product, every
 // n = 1..200 (4-column blocks and 24/16/8-row tiles with their tails) and a few row counts m
 // (including 0 and 1), C's lower triangle starting as NaN (it must be written, not
