@@ -116,10 +116,18 @@ bool FloatCholeskyInPlace(float* a, int n, int ld) {
     }
     for (int j = p; j < e; ++j) {
       float* cj = a + static_cast<size_t>(j) * ld;
-      for (int q = p; q < j; ++q) {
-        const float* cq = a + static_cast<size_t>(q) * ld;
-        const float l = cq[j];
-        for (int i = j; i < np; ++i) cj[i] -= l * cq[i];
+      // The panel's earlier columns, all subtracted in one pass over column j (from the
+      // 8-row block holding its diagonal; rows above it are the upper triangle): one store
+      // per vector instead of one per column (the stores bounded the column-by-column loop).
+      __m256 l[kPanel];
+      for (int q = p; q < j; ++q) l[q - p] = _mm256_set1_ps(a[static_cast<size_t>(q) * ld + j]);
+      const float* cp = a + static_cast<size_t>(p) * ld;
+      for (int i = j / 8 * 8; i < np; i += 8) {
+        __m256 acc = _mm256_loadu_ps(cj + i);
+        for (int q = 0; q < j - p; ++q) {
+          acc = _mm256_fnmadd_ps(l[q], _mm256_loadu_ps(cp + static_cast<size_t>(q) * ld + i), acc);
+        }
+        _mm256_storeu_ps(cj + i, acc);
       }
       const float d = cj[j];
       if (!(d > 0.0f)) return false;

@@ -136,13 +136,12 @@ Workspace& ThreadWorkspace() {
 }
 
 // Scratch of one solve: the weighted rows transposed (column i = row i of sqrt(W) J, so that
-// each landmark writes contiguous memory) and the weighted residuals.
+// each landmark writes contiguous memory) and the weighted residuals. Not initialised: every
+// evaluation with rows writes all of their entries (one row pair per weighted landmark, every
+// free parameter), and none is read before one succeeded.
 struct Rows {
   Rows(const LandmarkProblem& p, const Layout& layout, Buffer* storage)
-      : jt(storage->View(layout.n, CountRows(p))), r(jt.cols()) {
-    jt.setZero();
-    r.setZero();
-  }
+      : jt(storage->View(layout.n, CountRows(p))), r(jt.cols()) {}
   MatrixView jt;      // n x m
   Eigen::VectorXd r;  // m
 };
@@ -450,11 +449,11 @@ LandmarkSolveSummary SolveLandmarkLevenbergMarquardt(const LandmarkProblem& prob
       for (int i = 0; i < layout.n; ++i) {
         if (fixed[i]) rhs[i] = fixed_step[i];
       }
-      // The damped matrix from `source` (lower triangle; its diagonal from the double rows),
-      // held rows and columns replaced by the identity's.
+      // The damped matrix from `source` (lower triangle, the only one the factorisations read;
+      // its diagonal from the double rows), held rows and columns replaced by the identity's.
       auto fill = [&](auto* m, const auto& source) {
         using Scalar = typename std::remove_reference_t<decltype(*m)>::Scalar;
-        *m = source;
+        m->template triangularView<Eigen::Lower>() = source;
         m->diagonal() = (diagonal + damping).template cast<Scalar>();
         for (int i = 0; i < layout.n; ++i) {
           if (!fixed[i]) continue;
