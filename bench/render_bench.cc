@@ -122,13 +122,21 @@ void BM_Visibility_GivenVertices(benchmark::State& state) {
 }
 BENCHMARK(BM_Visibility_GivenVertices)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Arg 1: with the Blinn-Phong term (intensity 0.3, shininess 20, half vector tilted, as
+// `morphfit synth --specular` draws it); arg 0: without (the renderer's default).
 void BM_Shading_GivenVisibility(benchmark::State& state) {
   const models::MorphableModel& m = Model();
   const FaceParams params = Framed(m);
   ThreadPool pool(1);
   const render::FaceGeometry<float> g = render::ComputeGeometry<float>(m, params, &pool).value();
+  render::RenderOptions options;
+  if (state.range(0) != 0) {
+    options.specular_intensity = 0.3;
+    options.specular_shininess = 20.0;
+    options.specular_half_vector = Eigen::Vector3d(0.2, 0.3, 1.0).normalized();
+  }
   const math::ShadeInputs<float> in =
-      render::MakeShadeInputs(g, m, render::MakeSpecularParams<float>(render::RenderOptions()));
+      render::MakeShadeInputs(g, m, render::MakeSpecularParams<float>(options));
   render::VisibilityBuffer vis;
   render::RasterizeVisibility(g.pixels_float.data(), g.depths_float.data(), m.num_vertices(),
                               m.triangles.data(), m.num_triangles(), kSize, kSize, true, 1.0f,
@@ -147,7 +155,12 @@ void BM_Shading_GivenVisibility(benchmark::State& state) {
   // Channel images written per frame (RGB image, normal, albedo, shading; specular; mask).
   state.counters["bytes_written"] = np * (4 * 12 + 4 + 1);
 }
-BENCHMARK(BM_Shading_GivenVisibility)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Shading_GivenVisibility)
+    ->ArgName("specular")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_Render_WithBasisProduct(benchmark::State& state) {
   const models::MorphableModel& m = Model();

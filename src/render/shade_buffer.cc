@@ -6,7 +6,9 @@
 // written in order from the lanes (vectorised: interleaving permutes and full-width stores
 // instead of 13 scalar stores per pixel). Same IEEE operations in the same order as the
 // per-pixel reference (math::ShadeImageReference); built with FMA contraction off (CMakeLists)
-// like it, so the channels are the same bits.
+// like it, so the channels are the same bits. With the specular term on, the lanes loop leaves
+// the diffuse colour and n . h, and a second 8-wide pass adds the Blinn-Phong term with
+// math::FastPow's AVX2 twin (fast_pow_avx2.h, the same bits as the scalar function).
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -14,6 +16,7 @@
 #include "morphfit/math/render_pixel.h"
 #include "morphfit/math/shading.h"
 #include "morphfit/render/renderer.h"
+#include "fast_pow_avx2.h"
 
 namespace morphfit::render {
 namespace {
@@ -28,6 +31,8 @@ struct ShadeSegment {
   alignas(64) float bary[3][kSize];
   alignas(64) float normal[3][3][kSize];  // [corner][component][pixel]
   alignas(64) float albedo[3][3][kSize];
+  // n . h of each lane (specular on): from ShadeLanes to AddSpecular.
+  alignas(64) float cosine[kSize];
   // Outputs, background values in background lanes.
   alignas(64) float color[3][kSize];
   alignas(64) float unit_normal[3][kSize];
@@ -37,8 +42,9 @@ struct ShadeSegment {
 };
 
 // math::ShadePixel over lanes [0, n), then math::ShadeVisibilityPixel's background values in
-// background lanes. kSpecular false: the Blinn-Phong term is known to be off, which leaves
-// straight-line arithmetic the loop vectoriser takes (powf does not vectorise).
+// background lanes. kSpecular: the loop stops short of the Blinn-Phong power (a call the loop
+// vectoriser would not take) and leaves the diffuse colour albedo * shading and n . h in every
+// lane for AddSpecular; the colour's background select is then AddSpecular's.
 template <bool kSpecular>
 __attribute__((always_inline)) inline void ShadeLanes(const float* lighting_in,
                                                       const math::SpecularParams<float>& spec_in,
@@ -61,16 +67,56 @@ __attribute__((always_inline)) inline void ShadeLanes(const float* lighting_in,
     const float* normals[3] = {nv[0], nv[1], nv[2]};
     const float* albedos[3] = {av[0], av[1], av[2]};
     math::PixelShading<float> s;
-    math::ShadePixel(bary, normals, albedos, lighting, spec, &s);
     const bool on = b->covered[j] != 0;
+    if (kSpecular) {
+      math::ShadePixelDiffuse(bary, normals, albedos, lighting, &s);
+      b->cosine[j] = math::SpecularCosine(s.normal, spec);
+      for (int c = 0; c < 3; ++c) b->color[c][j] = s.albedo[c] * s.shading[c];
+    } else {
+      math::ShadePixel(bary, normals, albedos, lighting, spec, &s);
+      for (int c = 0; c < 3; ++c) b->color[c][j] = on ? s.color[c] : background[c];
+      b->specular[j] = on ? s.specular : 0.0f;
+    }
     for (int c = 0; c < 3; ++c) {
-      b->color[c][j] = on ? s.color[c] : background[c];
       b->unit_normal[c][j] = on ? s.normal[c] : 0.0f;
       b->mixed_albedo[c][j] = on ? s.albedo[c] : 0.0f;
       b->shading[c][j] = on ? s.shading[c] : 0.0f;
     }
-    b->specular[j] = on ? s.specular : 0.0f;
   }
+}
+
+// After ShadeLanes<true>: specular = math::SpecularTerm(n . h) and colour = diffuse + specular in
+// covered lanes, the background values elsewhere (ShadePixel's operations: the same bits).
+void AddSpecular(const math::SpecularParams<float>& spec, const float background[3], int n,
+                 ShadeSegment* __restrict b) {
+#if defined(MORPHFIT_FAST_POW_AVX2)
+  // 8 lanes at a time; the lanes past n hold finite stale values (or zeros) and are not written
+  // out.
+  const __m256 intensity = _mm256_set1_ps(spec.intensity);
+  const __m256 shininess = _mm256_set1_ps(spec.shininess);
+  const __m256 zero = _mm256_setzero_ps();
+  for (int j = 0; j < n; j += 8) {
+    const __m256 nh = _mm256_load_ps(b->cosine + j);
+    const __m256 term = _mm256_mul_ps(intensity, FastPow8(nh, shininess));
+    const __m256 sp = _mm256_and_ps(_mm256_cmp_ps(nh, zero, _CMP_GT_OQ), term);
+    const __m256 on = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(b->covered + j)),
+        _mm256_setzero_si256()));
+    for (int c = 0; c < 3; ++c) {
+      const __m256 color = _mm256_add_ps(_mm256_load_ps(b->color[c] + j), sp);
+      _mm256_store_ps(b->color[c] + j,
+                      _mm256_blendv_ps(_mm256_set1_ps(background[c]), color, on));
+    }
+    _mm256_store_ps(b->specular + j, _mm256_and_ps(on, sp));
+  }
+#else
+  for (int j = 0; j < n; ++j) {
+    const bool on = b->covered[j] != 0;
+    const float sp = math::SpecularTerm(b->cosine[j], spec);
+    for (int c = 0; c < 3; ++c) b->color[c][j] = on ? b->color[c][j] + sp : background[c];
+    b->specular[j] = on ? sp : 0.0f;
+  }
+#endif
 }
 
 // out[3 j + c] = lanes[c][j] for j < n (the compiler vectorises the interleave).
@@ -86,6 +132,7 @@ void ShadeAndWrite(const math::ShadeInputs<float>& in, const float background[3]
                    const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
   if (in.spec.intensity != 0.0f) {
     ShadeLanes<true>(in.lighting, in.spec, background, n, b);
+    AddSpecular(in.spec, background, n, b);
   } else {
     ShadeLanes<false>(in.lighting, in.spec, background, n, b);
   }

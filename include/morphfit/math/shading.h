@@ -3,6 +3,7 @@
 //   a_c    = sum_i bary_i albedo_i,c              albedo RGB in [0, 1] (not clamped)
 //   s_c    = sum_k Y_k(n) L_c[k]                  Deep3D SH basis (sh.h), L = R[9] G[9] B[9]
 //   spec   = ks * max(0, n . h)^shininess         Blinn-Phong, white, h = unit half vector
+//                                                 (float: math::FastPow, fast_pow.h)
 //   colour = a_c * s_c + spec
 // as in Deep3DFaceRecon's compute_color plus SfSNet-with-specularity's additive term.
 #ifndef MORPHFIT_MATH_SHADING_H_
@@ -10,6 +11,7 @@
 
 #include <cmath>
 
+#include "morphfit/math/fast_pow.h"
 #include "morphfit/math/hd.h"
 #include "morphfit/math/sh.h"
 
@@ -47,30 +49,56 @@ struct PixelShading {
   T color[3];
 };
 
-// normals[i], albedos[i]: 3 values of triangle vertex i.
+// The specular power x^p: math::FastPow in float (the same bits on every path, vectorisable;
+// within 1 ulp of the exact value), std::pow otherwise (double: the Jacobian tests' finite
+// differences). The gradient's x^(p-1) uses the same function as the value.
 template <typename T>
-MORPHFIT_HD void ShadePixel(const T bary[3], const T* const normals[3], const T* const albedos[3],
-                            const T lighting[27], const SpecularParams<T>& spec,
-                            PixelShading<T>* out) {
+MORPHFIT_HD T SpecularPow(T x, T p) {
   using std::pow;
+  return pow(x, p);
+}
+MORPHFIT_HD float SpecularPow(float x, float p) { return FastPow(x, p); }
+
+// n . h for a unit normal n.
+template <typename T>
+MORPHFIT_HD T SpecularCosine(const T n[3], const SpecularParams<T>& spec) {
+  return n[0] * spec.half_vector[0] + n[1] * spec.half_vector[1] + n[2] * spec.half_vector[2];
+}
+
+// The Blinn-Phong term from nh = n . h (spec.intensity != 0).
+template <typename T>
+MORPHFIT_HD T SpecularTerm(T nh, const SpecularParams<T>& spec) {
+  return nh > T(0) ? spec.intensity * SpecularPow(nh, spec.shininess) : T(0);
+}
+
+// ShadePixel without the specular term and the colour: normal_raw, normal, albedo, sh and
+// shading of *out.
+template <typename T>
+MORPHFIT_HD void ShadePixelDiffuse(const T bary[3], const T* const normals[3],
+                                   const T* const albedos[3], const T lighting[27],
+                                   PixelShading<T>* out) {
   for (int j = 0; j < 3; ++j) {
     out->normal_raw[j] = bary[0] * normals[0][j] + bary[1] * normals[1][j] + bary[2] * normals[2][j];
     out->albedo[j] = bary[0] * albedos[0][j] + bary[1] * albedos[1][j] + bary[2] * albedos[2][j];
   }
   NormalizeWithJacobian<T>(out->normal_raw, out->normal, nullptr);
   ShBasis(out->normal, out->sh);
-  out->specular = T(0);
-  if (spec.intensity != T(0)) {
-    const T nh = out->normal[0] * spec.half_vector[0] + out->normal[1] * spec.half_vector[1] +
-                 out->normal[2] * spec.half_vector[2];
-    if (nh > T(0)) out->specular = spec.intensity * pow(nh, spec.shininess);
-  }
   for (int c = 0; c < 3; ++c) {
     T s = T(0);
     for (int k = 0; k < 9; ++k) s += out->sh[k] * lighting[9 * c + k];
     out->shading[c] = s;
-    out->color[c] = out->albedo[c] * s + out->specular;
   }
+}
+
+// normals[i], albedos[i]: 3 values of triangle vertex i.
+template <typename T>
+MORPHFIT_HD void ShadePixel(const T bary[3], const T* const normals[3], const T* const albedos[3],
+                            const T lighting[27], const SpecularParams<T>& spec,
+                            PixelShading<T>* out) {
+  ShadePixelDiffuse(bary, normals, albedos, lighting, out);
+  out->specular = T(0);
+  if (spec.intensity != T(0)) out->specular = SpecularTerm(SpecularCosine(out->normal, spec), spec);
+  for (int c = 0; c < 3; ++c) out->color[c] = out->albedo[c] * out->shading[c] + out->specular;
 }
 
 // Gradient of the colour of a shaded pixel (from ShadePixel) with respect to:
@@ -83,7 +111,6 @@ MORPHFIT_HD void ShadePixelGradient(const T* const normals[3],
                                     const T* const albedos[3], const T lighting[27],
                                     const SpecularParams<T>& spec, const PixelShading<T>& px,
                                     T dcolor_dbary[3][3], T dcolor_dnormal[3][3]) {
-  using std::pow;
   T dn_draw[9];
   T unit[3];
   NormalizeWithJacobian<T>(px.normal_raw, unit, dn_draw);
@@ -92,10 +119,9 @@ MORPHFIT_HD void ShadePixelGradient(const T* const normals[3],
   // Specular gradient wrt the unit normal: ks * p * (n.h)^(p-1) * h.
   T dspec_dn[3] = {T(0), T(0), T(0)};
   if (spec.intensity != T(0)) {
-    const T nh = px.normal[0] * spec.half_vector[0] + px.normal[1] * spec.half_vector[1] +
-                 px.normal[2] * spec.half_vector[2];
+    const T nh = SpecularCosine(px.normal, spec);
     if (nh > T(0)) {
-      const T g = spec.intensity * spec.shininess * pow(nh, spec.shininess - T(1));
+      const T g = spec.intensity * spec.shininess * SpecularPow(nh, spec.shininess - T(1));
       for (int j = 0; j < 3; ++j) dspec_dn[j] = g * spec.half_vector[j];
     }
   }
