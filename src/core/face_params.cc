@@ -112,10 +112,11 @@ std::vector<std::string> FaceParams::FlatNames() const {
 
 Status FaceParams::Validate(const std::string& context) const {
   const Eigen::VectorXd flat = ToFlat();
-  const std::vector<std::string> names = FlatNames();
   for (Eigen::Index i = 0; i < flat.size(); ++i) {
     if (!std::isfinite(flat[i])) {
-      return InvalidArgumentError(context + ": parameter '" + names[i] + "' is not finite");
+      // The names only for the message (building them costs more than the whole check).
+      return InvalidArgumentError(context + ": parameter '" + FlatNames()[static_cast<size_t>(i)] +
+                                  "' is not finite");
     }
   }
   if (!(camera[0] > 0.0)) {
