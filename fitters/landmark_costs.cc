@@ -229,9 +229,7 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
   // Each coefficient Jacobian row as a combination of the slot's three contiguous basis rows
   // (Eigen's GEMM path would pack these tiny operands and dominated the whole fit).
   auto basis_rows = [&](const GatheredVertices::RowMajorXf& basis, double* out) {
-    for (int i = 0; i < 2; ++i) {
-      CombineBasisRows(basis, slot_, d.point + 3 * i, 1.0, out + i * basis.cols());
-    }
+    CombineBasisRows(basis, slot_, d.point, 1.0, out, out + basis.cols());
   };
   if (k_id > 0 && jacobians[id_block] != nullptr) {
     basis_rows(vertices_->identity, jacobians[id_block]);
@@ -243,15 +241,17 @@ bool LandmarkReprojectionCost::Evaluate(double const* const* parameters, double*
 }
 
 void CombineBasisRows(const GatheredVertices::RowMajorXf& basis, int slot, const double* d,
-                      double scale, double* out) {
+                      double scale, double* out0, double* out1) {
   const int k = static_cast<int>(basis.cols());
   const float* b0 = basis.row(3 * slot).data();
   const float* b1 = b0 + k;
   const float* b2 = b1 + k;
   const double d0 = scale * d[0], d1 = scale * d[1], d2 = scale * d[2];
+  const double e0 = scale * d[3], e1 = scale * d[4], e2 = scale * d[5];
   for (int c = 0; c < k; ++c) {
-    out[c] = d0 * static_cast<double>(b0[c]) + d1 * static_cast<double>(b1[c]) +
-             d2 * static_cast<double>(b2[c]);
+    const double v0 = b0[c], v1 = b1[c], v2 = b2[c];
+    out0[c] = d0 * v0 + d1 * v1 + d2 * v2;
+    out1[c] = e0 * v0 + e1 * v1 + e2 * v2;
   }
 }
 

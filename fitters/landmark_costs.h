@@ -134,10 +134,11 @@ class LandmarkReprojectionCost final : public ceres::CostFunction {
   Eigen::Vector2d target_;
 };
 
-// out[c] = scale * (d[0] b0[c] + d[1] b1[c] + d[2] b2[c]), b0..b2 the slot's three basis rows
-// (K = basis.cols()): one landmark row's coefficient Jacobian from LandmarkPartials::point.
+// out_i[c] = scale * (d[3i] b0[c] + d[3i + 1] b1[c] + d[3i + 2] b2[c]) for i = 0, 1, b0..b2 the
+// slot's three basis rows (K = basis.cols()): both landmark rows' coefficient Jacobians from
+// LandmarkPartials::point, in one pass over the basis rows.
 void CombineBasisRows(const GatheredVertices::RowMajorXf& basis, int slot, const double* d,
-                      double scale, double* out);
+                      double scale, double* out0, double* out1);
 
 // Gaussian coefficient prior in sigma units: r_k = sqrt(weight) * c_k (k < size), so the cost
 // is weight / 2 * |c|^2 in the landmark residuals' units (px^2 per sigma^2).

@@ -191,23 +191,25 @@ bool Evaluate(const LandmarkProblem& p, const Layout& layout, const LandmarkStat
     if (!partials) continue;
     const double scale = std::sqrt(w * omega);
     const GatheredVertices& vertices = cost_k.vertices();
-    for (int i = 0; i < 2; ++i, ++row) {
-      rows->r[row] = scale * d.residual[i];
-      double* col = rows->jt.col(row).data();
+    double* cols[2] = {rows->jt.col(row).data(), rows->jt.col(row + 1).data()};
+    for (int i = 0; i < 2; ++i) {
+      rows->r[row + i] = scale * d.residual[i];
+      double* col = cols[i];
       for (int c = 0; c < 3; ++c) {
         if (layout.rotation >= 0) col[layout.rotation + c] = scale * d.rotation[3 * i + c];
         if (layout.translation >= 0) col[layout.translation + c] = scale * d.view[3 * i + c];
         if (layout.camera[c] >= 0) col[layout.camera[c]] = scale * d.camera[3 * i + c];
       }
-      if (layout.identity >= 0) {
-        CombineBasisRows(vertices.identity, cost_k.slot(), d.point + 3 * i, scale,
-                         col + layout.identity);
-      }
-      if (layout.expression >= 0) {
-        CombineBasisRows(vertices.expression, cost_k.slot(), d.point + 3 * i, scale,
-                         col + layout.expression);
-      }
     }
+    if (layout.identity >= 0) {
+      CombineBasisRows(vertices.identity, cost_k.slot(), d.point, scale,
+                       cols[0] + layout.identity, cols[1] + layout.identity);
+    }
+    if (layout.expression >= 0) {
+      CombineBasisRows(vertices.expression, cost_k.slot(), d.point, scale,
+                       cols[0] + layout.expression, cols[1] + layout.expression);
+    }
+    row += 2;
   }
   points->known = true;
   if (layout.identity >= 0) sum += 0.5 * p.identity_prior_weight * s.identity.squaredNorm();
