@@ -284,40 +284,51 @@ inline void StorePacked(float* dst, __m256 v, __m256i perm) {
   _mm256_storeu_ps(dst, _mm256_permutevar8x32_ps(v, perm));
 }
 
-// Triangles f0 .. f0 + 7, lanes = triangles. A triangle whose box holds at most 2 x 2 pixel
-// centres and whose sides are short (nearly all of a dense mesh) is set up and tested in int32
-// lanes: the same exact edge values as math::CoversPixel, so the same coverage. Its covered
-// centres are appended to the batch with left-packing permutes, one store per field for all 8
-// lanes. Other usable triangles go through RasterizeTriangle.
-void RasterizeGroup(const int32_t* xy, const int32_t* triangles, int64_t f0, int width,
-                    int height, const Sink& s) {
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i zero = _mm256_setzero_si256();
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i all_ones = _mm256_set1_epi32(-1);
-  const __m256i unusable = _mm256_set1_epi32(kUnusable);
+// The vertex ids and snapped corners of 8 consecutive triangles (lanes = triangles).
+struct GroupCorners {
+  __m256i vid[3], x[3], y[3];
+};
+
+inline GroupCorners LoadGroup(const int32_t* xy, const int32_t* triangles, int64_t f0) {
+  GroupCorners g;
   // The 24 vertex ids, de-interleaved: corner k of lane l is element 3 l + k, i.e. lane
   // (3 l + k) mod 8 of register (3 l + k) / 8; blend the registers, then permute the lanes.
   const __m256i* tri = reinterpret_cast<const __m256i*>(triangles + 3 * f0);
   const __m256i t0 = _mm256_loadu_si256(tri), t1 = _mm256_loadu_si256(tri + 1),
                 t2 = _mm256_loadu_si256(tri + 2);
-  __m256i vid[3], x[3], y[3];
-  vid[0] = _mm256_permutevar8x32_epi32(
+  g.vid[0] = _mm256_permutevar8x32_epi32(
       _mm256_blend_epi32(_mm256_blend_epi32(t0, t1, 0x92), t2, 0x24),
       _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5));
-  vid[1] = _mm256_permutevar8x32_epi32(
+  g.vid[1] = _mm256_permutevar8x32_epi32(
       _mm256_blend_epi32(_mm256_blend_epi32(t0, t1, 0x24), t2, 0x49),
       _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6));
-  vid[2] = _mm256_permutevar8x32_epi32(
+  g.vid[2] = _mm256_permutevar8x32_epi32(
       _mm256_blend_epi32(_mm256_blend_epi32(t0, t1, 0x49), t2, 0x92),
       _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7));
-  __m256i bad = zero;
   for (int k = 0; k < 3; ++k) {
-    const __m256i id2 = _mm256_add_epi32(vid[k], vid[k]);
-    x[k] = _mm256_i32gather_epi32(xy, id2, 4);
-    y[k] = _mm256_i32gather_epi32(xy + 1, id2, 4);
-    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(x[k], unusable));
+    const __m256i id2 = _mm256_add_epi32(g.vid[k], g.vid[k]);
+    g.x[k] = _mm256_i32gather_epi32(xy, id2, 4);
+    g.y[k] = _mm256_i32gather_epi32(xy + 1, id2, 4);
   }
+  return g;
+}
+
+// Triangles f0 .. f0 + 7 (corners g), lanes = triangles. A triangle whose box holds at most 2 x 2 pixel
+// centres and whose sides are short (nearly all of a dense mesh) is set up and tested in int32
+// lanes: the same exact edge values as math::CoversPixel, so the same coverage. Its covered
+// centres are appended to the batch with left-packing permutes, one store per field for all 8
+// lanes. Other usable triangles go through RasterizeTriangle.
+void RasterizeGroup(const GroupCorners& g, int64_t f0, int width, int height, const Sink& s) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i all_ones = _mm256_set1_epi32(-1);
+  const __m256i unusable = _mm256_set1_epi32(kUnusable);
+  const __m256i* vid = g.vid;
+  const __m256i* x = g.x;
+  const __m256i* y = g.y;
+  __m256i bad = zero;
+  for (int k = 0; k < 3; ++k) bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(x[k], unusable));
   const __m256i lo_x = _mm256_min_epi32(x[0], _mm256_min_epi32(x[1], x[2]));
   const __m256i hi_x = _mm256_max_epi32(x[0], _mm256_max_epi32(x[1], x[2]));
   const __m256i lo_y = _mm256_min_epi32(y[0], _mm256_min_epi32(y[1], y[2]));
@@ -460,7 +471,17 @@ void RasterizeRange(const SnappedVertices& sv, const float* pixels, const float*
   const int32_t* xy = sv.xy.data();
   int64_t f = begin;
 #ifdef MORPHFIT_VISIBILITY_AVX2
-  for (; f + 8 <= end; f += 8) RasterizeGroup(xy, triangles, f, width, height, s);
+  if (end - f >= 8) {
+    // The next group's corners are gathered before this group is set up: their gathers then
+    // overlap this group's work (measured faster than gathering at the start of each group).
+    GroupCorners g = LoadGroup(xy, triangles, f);
+    for (; f + 8 <= end; f += 8) {
+      GroupCorners next = g;
+      if (f + 16 <= end) next = LoadGroup(xy, triangles, f + 8);
+      RasterizeGroup(g, f, width, height, s);
+      g = next;
+    }
+  }
 #endif
   for (; f < end; ++f) {
     const int32_t* t = triangles + 3 * f;
