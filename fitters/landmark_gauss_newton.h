@@ -9,7 +9,8 @@
 // are formed with one symmetric rank update and factorised by Cholesky in float
 // (landmark_float_algebra.h),
 // the step refined against the double operator (from the rows) until its last correction is
-// below 1e-10 of it (2-4 corrections measured), else factorised in double; the trust-region
+// below 1e-10 of it (or a first correction below 1.8e-6 of it, which bounds the rest: see the
+// .cc; 1-4 corrections measured), else factorised in double; the trust-region
 // radius follows Ceres' Levenberg-Marquardt rule (Nielsen's update, Madsen, Nielsen & Tingleff 2004,
 // "Methods for non-linear least squares problems", eq. 2.21) and a step is accepted on the
 // true energy. Bounds (blendshape expressions in [0, 1], the focal length range): variables at
