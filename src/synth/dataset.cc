@@ -383,10 +383,8 @@ Status WriteShard(const std::string& path, const models::MorphableModel& model,
       t.device_seconds += block_renderer.device_seconds();
       prepare_seconds += ProcessCpuSeconds() - g0;
       p->ParallelFor(k0, k1, [&](int64_t k) {
-        complete(k, [&](EncodedSample* out) -> Status {
-          MORPHFIT_ASSIGN_OR_RETURN(*out,
-                                    block_renderer.Encode(static_cast<int>(k - k0), backgrounds, o.specular));
-          return OkStatus();
+        complete(k, [&](EncodedSample* out) {
+          return block_renderer.Encode(static_cast<int>(k - k0), backgrounds, o.specular, out);
         });
       });
       geometry[static_cast<size_t>(b)] = GeometryBlock();

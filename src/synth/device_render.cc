@@ -285,12 +285,19 @@ const int32_t* BlockRenderer::VisibleTriangles(int j) const {
 
 StatusOr<EncodedSample> BlockRenderer::Encode(int j, const Backgrounds* backgrounds,
                                               bool has_specular) {
+  EncodedSample s;
+  MORPHFIT_RETURN_IF_ERROR(Encode(j, backgrounds, has_specular, &s));
+  return s;
+}
+
+Status BlockRenderer::Encode(int j, const Backgrounds* backgrounds, bool has_specular,
+                             EncodedSample* out) {
   if (j < 0 || j >= count()) {
     return InvalidArgumentError("synth: no sample " + std::to_string(j) + " in the block");
   }
   MORPHFIT_RETURN_IF_ERROR(impl_->status[j]);
   return EncodeRenderedSample(*impl_->context, *impl_->specs[j], Face(j), backgrounds,
-                              has_specular);
+                              has_specular, out);
 }
 
 }  // namespace morphfit::synth

@@ -61,6 +61,8 @@ class BlockRenderer {
   // Sample j of the last Render encoded (EncodeRenderedSample), or its error. Each j once:
   // the flat background is composited into the batch's image in place.
   StatusOr<EncodedSample> Encode(int j, const Backgrounds* backgrounds, bool has_specular);
+  // The same into `out`, reusing its vectors' storage (EncodeRenderedSample's overload).
+  Status Encode(int j, const Backgrounds* backgrounds, bool has_specular, EncodedSample* out);
 
   // The rendered face of sample j (null arrays when the sample was refused) and its visible
   // triangle per pixel (-1 = background), for the tests.
