@@ -140,9 +140,9 @@ void GatherCorners(const float* pixels, const float* depths, Candidates* c) {
   for (; j < n; j += 8) {
     for (int v = 0; v < 3; ++v) {
       const __m256i id = _mm256_load_si256(reinterpret_cast<const __m256i*>(&c->vertex[v][j]));
-      const __m256i id2 = _mm256_add_epi32(id, id);
-      _mm256_store_ps(&c->uv[2 * v][j], _mm256_i32gather_ps(pixels, id2, 4));
-      _mm256_store_ps(&c->uv[2 * v + 1][j], _mm256_i32gather_ps(pixels + 1, id2, 4));
+      // Scale 8: the (u, v) pair of vertex id, without forming 2 id in int32.
+      _mm256_store_ps(&c->uv[2 * v][j], _mm256_i32gather_ps(pixels, id, 8));
+      _mm256_store_ps(&c->uv[2 * v + 1][j], _mm256_i32gather_ps(pixels + 1, id, 8));
       _mm256_store_ps(&c->z[v][j], _mm256_i32gather_ps(depths, id, 4));
     }
     _mm256_store_ps(&c->x[j], _mm256_cvtepi32_ps(_mm256_load_si256(
@@ -306,9 +306,9 @@ inline GroupCorners LoadGroup(const int32_t* xy, const int32_t* triangles, int64
       _mm256_blend_epi32(_mm256_blend_epi32(t0, t1, 0x49), t2, 0x92),
       _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7));
   for (int k = 0; k < 3; ++k) {
-    const __m256i id2 = _mm256_add_epi32(g.vid[k], g.vid[k]);
-    g.x[k] = _mm256_i32gather_epi32(xy, id2, 4);
-    g.y[k] = _mm256_i32gather_epi32(xy + 1, id2, 4);
+    // Scale 8: the (x, y) pair of the vertex, without forming 2 id in int32.
+    g.x[k] = _mm256_i32gather_epi32(xy, g.vid[k], 8);
+    g.y[k] = _mm256_i32gather_epi32(xy + 1, g.vid[k], 8);
   }
   return g;
 }
