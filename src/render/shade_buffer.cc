@@ -97,11 +97,16 @@ void AddSpecular(const math::SpecularParams<float>& spec, const float background
   const __m256 zero = _mm256_setzero_ps();
   for (int j = 0; j < n; j += 8) {
     const __m256 nh = _mm256_load_ps(b->cosine + j);
-    const __m256 term = _mm256_mul_ps(intensity, FastPow8(nh, shininess));
-    const __m256 sp = _mm256_and_ps(_mm256_cmp_ps(nh, zero, _CMP_GT_OQ), term);
+    const __m256 lit = _mm256_cmp_ps(nh, zero, _CMP_GT_OQ);
     const __m256 on = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
         _mm256_load_si256(reinterpret_cast<const __m256i*>(b->covered + j)),
         _mm256_setzero_si256()));
+    // The power only where some covered lane faces the light (background runs and back-lit
+    // groups skip it); elsewhere the term is +0, as SpecularTerm gives.
+    __m256 sp = zero;
+    if (!_mm256_testz_ps(lit, on)) {
+      sp = _mm256_and_ps(lit, _mm256_mul_ps(intensity, FastPow8(nh, shininess)));
+    }
     for (int c = 0; c < 3; ++c) {
       const __m256 color = _mm256_add_ps(_mm256_load_ps(b->color[c] + j), sp);
       _mm256_store_ps(b->color[c] + j,
@@ -148,17 +153,34 @@ void ShadeAndWrite(const math::ShadeInputs<float>& in, const float background[3]
   }
 }
 
+// Pixels [s, s + n) all background: math::ShadeVisibilityPixel's values, without shading lanes.
+void WriteBackground(const float background[3], const math::ChannelImages& out, int64_t s,
+                     int n) {
+  float* __restrict image = out.image + 3 * s;
+  for (int j = 0; j < n; ++j) {
+    for (int c = 0; c < 3; ++c) image[3 * j + c] = background[c];
+  }
+  std::fill(out.normals + 3 * s, out.normals + 3 * (s + n), 0.0f);
+  std::fill(out.albedo + 3 * s, out.albedo + 3 * (s + n), 0.0f);
+  std::fill(out.shading + 3 * s, out.shading + 3 * (s + n), 0.0f);
+  std::fill(out.specular + s, out.specular + s + n, 0.0f);
+  std::fill(out.mask + s, out.mask + s + n, uint8_t{0});
+}
+
 // Shades pixels [s, s + n) (n <= ShadeSegment::kSize) into every channel of out: gathers the
-// covered pixels' inputs into their lanes, then shades and writes them.
+// covered pixels' inputs into their lanes, then shades and writes them (or writes the background
+// where none is covered).
 void ShadePixels(const math::ShadeInputs<float>& in,
                  const VisibilityBuffer& vis, const float background[3],
                  const math::ChannelImages& out, int64_t s, int n, ShadeSegment* __restrict b) {
   const int32_t* __restrict triangle = vis.triangle.data() + s;
   const float* __restrict vis_bary = vis.bary.data() + 3 * s;
+  int num_covered = 0;
   for (int j = 0; j < n; ++j) {
     const int32_t f = triangle[j];
     b->covered[j] = f >= 0;
     if (f < 0) continue;
+    ++num_covered;
     for (int k = 0; k < 3; ++k) {
       b->bary[k][j] = vis_bary[3 * j + k];
       const int64_t v = in.triangles[3 * static_cast<int64_t>(f) + k];
@@ -168,7 +190,11 @@ void ShadePixels(const math::ShadeInputs<float>& in,
       }
     }
   }
-  ShadeAndWrite(in, background, out, s, n, b);
+  if (num_covered == 0) {
+    WriteBackground(background, out, s, n);
+  } else {
+    ShadeAndWrite(in, background, out, s, n, b);
+  }
 }
 
 }  // namespace
