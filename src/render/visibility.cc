@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -507,8 +508,14 @@ void RasterizeVisibility(const float* pixels, const float* depths, int num_verti
   out->height = height;
   const size_t num_pixels =
       width > 0 && height > 0 ? static_cast<size_t>(width) * static_cast<size_t>(height) : 0;
-  out->triangle.assign(num_pixels, -1);
-  out->bary.assign(3 * num_pixels, 0.0f);
+  // Cleared with memset where the byte pattern allows (-1: all ones; 0.0f: all zeros): for
+  // buffers this large it stores whole cache lines.
+  out->triangle.resize(num_pixels);
+  out->bary.resize(3 * num_pixels);
+  if (num_pixels > 0) {
+    std::memset(out->triangle.data(), 0xff, num_pixels * sizeof(int32_t));
+    std::memset(out->bary.data(), 0, 3 * num_pixels * sizeof(float));
+  }
   out->depth.assign(num_pixels, std::numeric_limits<float>::infinity());
   if (num_pixels == 0 || num_triangles <= 0) return;
   ThreadPool inline_pool(1);
