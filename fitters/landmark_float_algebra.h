@@ -1,13 +1,11 @@
 // Float dense algebra of the own landmark solver's normal equations (private to fitters/;
-// landmark_gauss_newton.cc): the rows' conversion to float, the rank update JᵀWJ and an own
-// blocked Cholesky factorisation at n ~ 150 (AVX2 + FMA register tiles; without them Eigen's
-// kernels).
-// The solver refines every step solved with these against the double rows
-// (landmark_gauss_newton.h), so float's rounding never reaches its steps.
+// landmark_gauss_newton.cc): the rows' conversion to float, the rank update JᵀWJ, an own
+// blocked Cholesky factorisation at n ~ 150 and the substitution with its factor (AVX2 + FMA
+// register tiles; without them Eigen's kernels and plain loops). The solver refines every
+// step solved with these against the double rows (landmark_gauss_newton.h), so float's
+// rounding never reaches its steps.
 #ifndef MORPHFIT_FITTERS_LANDMARK_FLOAT_ALGEBRA_H_
 #define MORPHFIT_FITTERS_LANDMARK_FLOAT_ALGEBRA_H_
-
-#include <Eigen/Core>
 
 namespace morphfit::fitters {
 
@@ -30,15 +28,15 @@ void FloatRankUpdate(const float* x, int ldx, int n, int m, float* c, int ldc);
 // In-place Cholesky factorisation A = L Lᵀ of the symmetric n x n matrix in the lower triangle
 // of `a` (column-major, leading dimension `ld` >= n rounded up to a multiple of 8; rows n..ld
 // of the first n columns are scratch: up to n rounded up to 8 they are 0 on return; the upper
-// triangle is not read and may be overwritten); L replaces the lower triangle. False when a pivot is not positive (not
-// positive definite, or NaN). The solver's float factorisation at n ~ 150 (with AVX2 + FMA
-// an own blocked kernel, see the .cc; without them Eigen's blocked LLT). Exposed for its test
-// against Eigen::LLT.
+// triangle is not read and may be overwritten); L replaces the lower triangle. False when a
+// pivot is not positive (not positive definite, or NaN). The solver's float factorisation at
+// n ~ 150 (with AVX2 + FMA an own blocked kernel, see the .cc; without them Eigen's blocked
+// LLT). Exposed for its test against Eigen::LLT.
 bool FloatCholeskyInPlace(float* a, int n, int ld);
 
 // Solves L Lᵀ x = b in place with the factor of FloatCholeskyInPlace (leading dimension ld,
-// its rows n..(n rounded up to 8) zero as that function leaves them); `b` holds n rounded up to a multiple of
-// 8 entries (those past n are scratch, set to 0).
+// its rows n..(n rounded up to 8) zero as that function leaves them); `b` holds n rounded up
+// to a multiple of 8 entries (those past n are scratch, set to 0).
 void FloatCholeskySolveInPlace(const float* l, int n, int ld, float* b);
 
 }  // namespace morphfit::fitters
