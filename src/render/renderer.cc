@@ -51,13 +51,13 @@ Eigen::Matrix<T, Eigen::Dynamic, 1> Evaluate(const Eigen::VectorXf& mean,
 }  // namespace
 
 template <typename T>
-StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
-                                          const FaceParams& params, ThreadPool* pool) {
+Status ComputeGeometry(const models::MorphableModel& model, const FaceParams& params,
+                       ThreadPool* pool, FaceGeometry<T>* out) {
   MORPHFIT_RETURN_IF_ERROR(params.Validate("render parameters"));
   MORPHFIT_RETURN_IF_ERROR(params.CheckSizes(model.num_identity(), model.num_expression(),
                                              model.num_albedo(), "render parameters"));
   const int n = model.num_vertices();
-  FaceGeometry<T> g;
+  FaceGeometry<T>& g = *out;
   g.perspective = params.camera_type == CameraType::kPinhole;
   for (int i = 0; i < 3; ++i) {
     g.camera[i] = static_cast<T>(params.camera[i]);
@@ -142,6 +142,14 @@ StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
       g.depths_float[i] = static_cast<float>(pc[2]);
     }
   });
+  return OkStatus();
+}
+
+template <typename T>
+StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
+                                          const FaceParams& params, ThreadPool* pool) {
+  FaceGeometry<T> g;
+  MORPHFIT_RETURN_IF_ERROR(ComputeGeometry<T>(model, params, pool, &g));
   return g;
 }
 
@@ -214,6 +222,10 @@ template StatusOr<FaceGeometry<float>> ComputeGeometry<float>(const models::Morp
                                                               const FaceParams&, ThreadPool*);
 template StatusOr<FaceGeometry<double>> ComputeGeometry<double>(const models::MorphableModel&,
                                                                 const FaceParams&, ThreadPool*);
+template Status ComputeGeometry<float>(const models::MorphableModel&, const FaceParams&,
+                                       ThreadPool*, FaceGeometry<float>*);
+template Status ComputeGeometry<double>(const models::MorphableModel&, const FaceParams&,
+                                        ThreadPool*, FaceGeometry<double>*);
 template math::SpecularParams<float> MakeSpecularParams<float>(const RenderOptions&);
 template math::SpecularParams<double> MakeSpecularParams<double>(const RenderOptions&);
 template math::ShadeInputs<float> MakeShadeInputs<float>(const FaceGeometry<float>&,

@@ -414,14 +414,16 @@ Status RenderSample(const SampleContext& context, const SampleSpec& spec,
   // workspace; its landmarks are not needed (synth projects its own, both styles).
   const render::RenderOptions options = RenderOptionsFor(spec);
   std::unique_ptr<models::MorphableModel> m = context.RenderModelFor(geometry, column);
-  StatusOr<render::FaceGeometry<float>> g = render::ComputeGeometry<float>(*m, posed, nullptr);
-  if (!g.ok()) {
-    context.ReleaseRenderModel(std::move(m));
-    return g.status();
-  }
-  // The renderer's float channels, kept per thread and reused by its next sample.
+  // The per-vertex arrays and the renderer's float channels, kept per thread and reused by its
+  // next sample.
+  thread_local render::FaceGeometry<float> g;
   thread_local render::RenderResult ws;
-  render::RenderChannels(*g, *m, options, width, height, nullptr, &ws);
+  const Status geometry_status = render::ComputeGeometry<float>(*m, posed, nullptr, &g);
+  if (!geometry_status.ok()) {
+    context.ReleaseRenderModel(std::move(m));
+    return geometry_status;
+  }
+  render::RenderChannels(g, *m, options, width, height, nullptr, &ws);
   context.ReleaseRenderModel(std::move(m));
   RenderedFace face;
   face.width = width;

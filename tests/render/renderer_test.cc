@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -321,6 +322,78 @@ TEST(RendererTest, ThreadedBasisProductEqualsModelEvaluationExactly) {
     for (int i = 0; i < v.size(); ++i) ASSERT_EQ(g->vertices_model[i], v[i]) << i;
     for (int i = 0; i < a.size(); ++i) ASSERT_EQ(g->albedo[i], a[i]) << i;
   }
+}
+
+// Every member of two geometries, compared bit for bit (pixels may be NaN behind a pinhole).
+template <typename T>
+void ExpectSameGeometryBits(const FaceGeometry<T>& a, const FaceGeometry<T>& b) {
+  EXPECT_EQ(a.perspective, b.perspective);
+  EXPECT_EQ(std::memcmp(a.camera, b.camera, sizeof(a.camera)), 0);
+  EXPECT_EQ(std::memcmp(a.rotation, b.rotation, sizeof(a.rotation)), 0);
+  EXPECT_EQ(std::memcmp(a.drotation, b.drotation, sizeof(a.drotation)), 0);
+  EXPECT_EQ(std::memcmp(a.translation, b.translation, sizeof(a.translation)), 0);
+  EXPECT_EQ(std::memcmp(a.lighting, b.lighting, sizeof(a.lighting)), 0);
+  const auto same = [](const auto& x, const auto& y, const char* name) {
+    ASSERT_EQ(x.size(), y.size()) << name;
+    EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])), 0) << name;
+  };
+  same(a.vertices_model, b.vertices_model, "vertices_model");
+  same(a.normals_model_raw, b.normals_model_raw, "normals_model_raw");
+  same(a.points_camera, b.points_camera, "points_camera");
+  same(a.normals_view, b.normals_view, "normals_view");
+  same(a.pixels, b.pixels, "pixels");
+  same(a.albedo, b.albedo, "albedo");
+  same(a.pixels_float, b.pixels_float, "pixels_float");
+  same(a.depths_float, b.depths_float, "depths_float");
+}
+
+// ComputeGeometry into a reused FaceGeometry gives exactly the fresh result, after a different
+// face of a larger model (other sizes, weak perspective, other coefficients) and after a
+// refused call, in float and double, on 1 and 2 threads.
+template <typename T>
+void CheckReusedGeometryEqualsFresh() {
+  models::RandomModelOptions o;
+  o.num_vertices = 12007;  // more than the sample face's 10,602
+  const models::MorphableModel big = models::MakeRandomModel(o);
+  FaceParams other = FaceParams::Frontal(big.num_identity(), big.num_expression(),
+                                         big.num_albedo(), 64, 64, 100.0, 500.0);
+  other.camera_type = CameraType::kWeakPerspective;
+  other.identity.setConstant(0.7);
+  other.rotation = Eigen::Vector3d(0.3, 0.2, -0.1);
+  FaceParams p = FrontalSample(97);
+  p.rotation = Eigen::Vector3d(0.1, -0.4, 0.05) + p.rotation;
+  std::mt19937 gen(31);
+  std::normal_distribution<double> n(0.0, 0.5);
+  for (int k = 0; k < p.identity.size(); ++k) p.identity[k] = n(gen);
+  for (int k = 0; k < p.expression.size(); ++k) p.expression[k] = n(gen);
+  for (int k = 0; k < p.albedo.size(); ++k) p.albedo[k] = n(gen);
+  for (int k = 0; k < kNumLighting; ++k) p.lighting[k] += n(gen);
+  ThreadPool one(1), two(2);
+  for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &one, &two}) {
+    auto fresh = ComputeGeometry<T>(Sample(), p, pool);
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    FaceGeometry<T> reused;
+    ASSERT_TRUE(ComputeGeometry<T>(big, other, pool, &reused).ok());
+    ASSERT_GT(reused.vertices_model.size(), fresh->vertices_model.size());
+    ASSERT_TRUE(ComputeGeometry<T>(Sample(), p, pool, &reused).ok());
+    ExpectSameGeometryBits(*fresh, reused);
+    // A refused call (a non-finite translation) reports the error; the buffer then still
+    // serves the next face exactly.
+    FaceParams bad = p;
+    bad.translation[0] = std::numeric_limits<double>::quiet_NaN();
+    const Status refused = ComputeGeometry<T>(Sample(), bad, pool, &reused);
+    EXPECT_FALSE(refused.ok());
+    EXPECT_NE(refused.message().find("render parameters"), std::string::npos)
+        << refused.message();
+    ASSERT_TRUE(ComputeGeometry<T>(big, other, pool, &reused).ok());
+    ASSERT_TRUE(ComputeGeometry<T>(Sample(), p, pool, &reused).ok());
+    ExpectSameGeometryBits(*fresh, reused);
+  }
+}
+
+TEST(RendererTest, GeometryIntoReusedBufferEqualsFreshExactly) {
+  CheckReusedGeometryEqualsFresh<float>();
+  CheckReusedGeometryEqualsFresh<double>();
 }
 
 TEST(RendererTest, SampleFaceLooksLikeAFaceAndIsThreadCountIndependent) {

@@ -58,6 +58,15 @@ template <typename T>
 StatusOr<FaceGeometry<T>> ComputeGeometry(const models::MorphableModel& model,
                                           const FaceParams& params, ThreadPool* pool);
 
+// The same into a caller-owned `out` whose vectors are reused (resized to this model's vertex
+// count, keeping their storage when the size is unchanged): every member is rewritten, bit for
+// bit what the call above returns, whatever face `out` held before. Callers that compute many
+// faces (synth keeps one per thread) so skip allocating, zero-filling and faulting in the
+// per-vertex arrays on every face. On error `out` is left unspecified. `pool` may be null.
+template <typename T>
+Status ComputeGeometry(const models::MorphableModel& model, const FaceParams& params,
+                       ThreadPool* pool, FaceGeometry<T>* out);
+
 // Per-pixel shading of pixel (px, py) covered by `triangle`, with the continuous
 // perspective-correct barycentrics of the pixel centre (also returned).
 template <typename T>
