@@ -479,20 +479,26 @@ TEST(LandmarkGaussNewton, FloatFactorizationTakesTheDoubleSteps) {
   }
 }
 
+// A random symmetric positive definite n x n matrix (B Bᵀ / n + I / 2, B Gaussian n x (n + 5)).
+Eigen::MatrixXf RandomSpd(int n, std::mt19937* rng) {
+  std::normal_distribution<float> normal;
+  Eigen::MatrixXf b(n, n + 5);
+  for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(*rng);
+  Eigen::MatrixXf spd = b * b.transpose() / static_cast<float>(n);
+  spd.diagonal().array() += 0.5f;
+  return spd;
+}
+
 // The solver's float Cholesky against Eigen's double LLT of the same matrices, every size
 // 1..200 (the kernel's 16-column panels, 4-column and 8/16-row tiles and their tails), with
 // NaN in the upper triangle and the scratch rows (never to reach L), a leading dimension
 // beyond the rounded size, and non-positive-definite input rejected.
 TEST(LandmarkGaussNewton, FloatCholeskyMatchesEigenLlt) {
   std::mt19937 rng(5);
-  std::normal_distribution<float> normal;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int n = 1; n <= 200; ++n) {
     const int ld = (n + 7) / 8 * 8 + (n % 3 == 0 ? 8 : 0);
-    Eigen::MatrixXf b(n, n + 5);
-    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);
-    Eigen::MatrixXf spd = b * b.transpose() / static_cast<float>(n);
-    spd.diagonal().array() += 0.5f;
+    const Eigen::MatrixXf spd = RandomSpd(n, &rng);
     Eigen::MatrixXf a = Eigen::MatrixXf::Constant(ld, n, nan);
     a.topRows(n).triangularView<Eigen::Lower>() = spd;
     ASSERT_TRUE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
@@ -521,10 +527,7 @@ TEST(LandmarkGaussNewton, FloatCholeskySolveMatchesEigenLlt) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int n = 1; n <= 200; ++n) {
     const int np = (n + 7) / 8 * 8, ld = np + (n % 3 == 0 ? 8 : 0);
-    Eigen::MatrixXf b(n, n + 5);
-    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);
-    Eigen::MatrixXf spd = b * b.transpose() / static_cast<float>(n);
-    spd.diagonal().array() += 0.5f;
+    const Eigen::MatrixXf spd = RandomSpd(n, &rng);
     Eigen::MatrixXf a = Eigen::MatrixXf::Constant(ld, n, nan);
     a.topRows(n).triangularView<Eigen::Lower>() = spd;
     ASSERT_TRUE(FloatCholeskyInPlace(a.data(), n, ld)) << "n = " << n;
