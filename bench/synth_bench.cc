@@ -20,6 +20,7 @@
 // Run (figures in bench/RESULTS.md):
 //   build/<preset>/bench/bench_synth --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -75,7 +76,8 @@ void RunShard(benchmark::State& state, int threads, RenderDevice device) {
   info.total_count = kShardSamples;
   info.samples_per_shard = kShardSamples;
   info.model_source = "sample (in memory)";
-  const std::string dir = (std::filesystem::temp_directory_path() / "morphfit_bench_synth").string();
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("morphfit_bench_synth_" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/shard.h5";
   ShardTimings total;

@@ -4,6 +4,7 @@
 #define MORPHFIT_TESTS_SYNTH_SYNTH_TEST_UTIL_H_
 
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -34,7 +35,7 @@ class SynthTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           (std::string("morphfit_synth_") + info->name());
+           (std::string("morphfit_synth_") + info->name() + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
