@@ -216,8 +216,8 @@ BENCHMARK(BM_BasisProduct_OneThread)->Unit(benchmark::kMillisecond)->UseRealTime
 
 // range(0): the fill factor in percent. 100: the sheet fills the image (41.4k face pixels,
 // 124k rows); 71: 22k face pixels, i.e. the 66k rows of the calibration (an Eigen SYRK
-// of 66k x 257 "takes ~37 ms on one core", so "near 20 ms on two"), about the share of a
-// Deep3DFaceRecon-style 224 crop that its face mask covers.
+// of 66k x 257 "takes ~37 ms on one core", so "near 20 ms on two"; 66k rows are 22k pixels of
+// three colours).
 void BM_FusedJtJ_TwoThreads(benchmark::State& state) {
   const models::MorphableModel& m = Model();
   const FaceParams params = Framed(m, 0.01 * static_cast<double>(state.range(0)));
