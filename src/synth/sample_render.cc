@@ -438,14 +438,6 @@ Status RenderSample(const SampleContext& context, const SampleSpec& spec,
   return EncodeRenderedSample(context, spec, face, backgrounds, has_specular, out);
 }
 
-StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
-                                             const RenderedFace& face,
-                                             const Backgrounds* backgrounds, bool has_specular) {
-  EncodedSample s;
-  MORPHFIT_RETURN_IF_ERROR(EncodeRenderedSample(context, spec, face, backgrounds, has_specular, &s));
-  return s;
-}
-
 Status EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
                             const RenderedFace& r, const Backgrounds* backgrounds,
                             bool has_specular, EncodedSample* out) {

@@ -195,11 +195,8 @@ StatusOr<render::FaceGeometry<float>> ComputeSampleGeometry(const SampleContext&
 // The second half of RenderSample, shared by the CPU and device paths: composites `face` over
 // the sample's background, augments, converts every channel to its stored type (0 off the
 // face), projects the 68 landmarks of both styles with the renderer's visibility rule against
-// face.depth, and records the parameters. face.width must equal face.height.
-StatusOr<EncodedSample> EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
-                                             const RenderedFace& face,
-                                             const Backgrounds* backgrounds, bool has_specular);
-// The same into `out`, reusing its vectors' storage (as the RenderSample overload above).
+// face.depth, and records the parameters. face.width must equal face.height. Writes into
+// `out`, reusing its vectors' storage (as the RenderSample overload above).
 Status EncodeRenderedSample(const SampleContext& context, const SampleSpec& spec,
                             const RenderedFace& face, const Backgrounds* backgrounds,
                             bool has_specular, EncodedSample* out);
